@@ -1,0 +1,173 @@
+"""The backward sweep.
+
+``run_backward`` walks the graph from the outputs' nodes to the leaves:
+
+1. discover every node reachable from the roots (iterative DFS: no recursion limit) and
+   count, for each node, how many edges point at it;
+2. when only some inputs' gradients are wanted (``autograd.grad``), keep just the nodes
+   that lie on a path to one of them;
+3. run the nodes in topological order (a node runs once every edge into it has delivered
+   its gradient; contributions are summed in a dict), calling each Function's
+   ``backward`` with grad mode set to ``create_graph``;
+4. reduce each returned gradient to its input's shape (un-broadcasting happens here, once,
+   for every op), check it, and pass it on; leaves' ``AccumulateGrad`` nodes write
+   ``.grad`` (``backward``) or hand the gradient back (``grad``);
+5. free each node's saved tensors after it ran, unless ``retain_graph``.
+"""
+from __future__ import annotations
+
+from .function import AccumulateGrad
+from .grad_mode import set_grad_enabled
+
+
+def _node_of(t):
+    if t.grad_fn is not None:
+        return t.grad_fn
+    if t._requires_grad:
+        return t._accumulator()
+    return None
+
+
+def sum_to(g, shape: tuple, who: str = "", index: int = 0):
+    """Sum a broadcast gradient back to ``shape`` (differentiable: uses ``sum``/``reshape``)."""
+    gs = g.shape
+    if gs == shape:
+        return g
+    lead = len(gs) - len(shape)
+    ok = lead >= 0 and all(s == 1 or s == n for s, n in zip(shape, gs[lead:]))
+    if not ok:
+        raise RuntimeError(
+            f"Function {who} returned an invalid gradient at index {index} - got "
+            f"{list(gs)} but expected shape compatible with {list(shape)}")
+    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and gs[lead + i] != 1)
+    if dims:
+        g = g.sum(dim=dims, keepdim=True)
+    return g.reshape(shape)
+
+
+def _discover(roots):
+    """Post-order of the nodes reachable from ``roots`` and the edge count into each."""
+    deps = {}
+    order = []
+    seen = set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for e in node.next_edges:
+            if e is not None:
+                deps[e] = deps.get(e, 0) + 1
+                if id(e) not in seen:
+                    stack.append((e, False))
+    return order, deps
+
+
+def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
+                 inputs=None):
+    """Backpropagate ``grad_outputs`` from ``outputs``.
+
+    With ``inputs`` None, leaf gradients accumulate into ``.grad``. Otherwise the
+    gradients reaching ``inputs`` are returned (a list, None where none arrived) and no
+    ``.grad`` is touched.
+    """
+    roots = []
+    for i, t in enumerate(outputs):
+        node = _node_of(t)
+        if node is None:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn")
+        roots.append(node)
+
+    order, deps = _discover(roots)
+
+    targets = {}
+    if inputs is not None:
+        for k, t in enumerate(inputs):
+            node = _node_of(t)
+            targets.setdefault(node, []).append(k)
+        needed = {}
+        for node in order:  # children come before parents in post-order
+            needed[node] = node in targets or any(
+                e is not None and needed.get(e, False) for e in node.next_edges)
+        # count only edges between needed nodes
+        deps = {}
+        for node in order:
+            if needed[node]:
+                for e in node.next_edges:
+                    if e is not None and needed[e]:
+                        deps[e] = deps.get(e, 0) + 1
+    else:
+        needed = None
+
+    grads = {}
+    for node, g in zip(roots, grad_outputs):
+        grads[node] = grads[node] + g if node in grads else g
+
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+    ready = []
+    for node in roots:
+        if deps.get(node, 0) == 0 and node not in ready:
+            if needed is None or needed[node]:
+                ready.append(node)
+
+    with set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node, None)
+            if node in targets:
+                for k in targets[node]:
+                    captured[k] = g
+            if type(node) is AccumulateGrad:
+                if inputs is None and g is not None:
+                    node.accumulate(g, create_graph)
+                continue
+            if needed is not None and not any(
+                    e is not None and needed[e] for e in node.next_edges):
+                continue
+            retained = getattr(node, "_retained", None)
+            if retained is not None and g is not None:
+                _retain(retained, g, create_graph)
+            if g is None:
+                in_grads = (None,) * len(node.next_edges)
+            else:
+                in_grads = node.backward(node, g)
+                if not isinstance(in_grads, tuple):
+                    in_grads = (in_grads,)
+                if not retain_graph:
+                    node._release()
+            edges = node.next_edges
+            if len(in_grads) < len(edges):
+                raise RuntimeError(
+                    f"function {node.name()} returned an incorrect number of gradients "
+                    f"(expected {len(edges)}, got {len(in_grads)})")
+            for i, e in enumerate(edges):
+                if e is None or (needed is not None and not needed[e]):
+                    continue
+                gi = in_grads[i]
+                if gi is not None:
+                    shape, dt = node.input_meta[i]
+                    if gi._data.shape != shape:
+                        gi = sum_to(gi, shape, node.name(), i)
+                    if gi._data.dtype != dt:
+                        gi = gi.to(dt)
+                    grads[e] = grads[e] + gi if e in grads else gi
+                deps[e] -= 1
+                if deps[e] == 0:
+                    ready.append(e)
+    return captured
+
+
+def _retain(ref, g, create_graph):
+    t = ref()
+    if t is None:
+        return
+    if not create_graph:
+        g = g.detach()
+    t._grad = g if t._grad is None else t._grad + g

@@ -1,0 +1,191 @@
+"""``Function``: one op's forward and backward, stated once.
+
+The shape is PyTorch's ``torch.autograd.Function``::
+
+    class Exp(Function):
+        save_output = True                      # backward reads ctx.output
+
+        @staticmethod
+        def forward(ctx, x):                    # Tensors in, a raw array out
+            return x._device.kernels.exp_forward(x._data)
+
+        @staticmethod
+        def backward(ctx, grad):                # Tensors in, Tensors out
+            return grad * ctx.output            # differentiable numbagrad ops
+
+``forward`` runs the kernels on the raw arrays; ``backward`` is written with numbagrad
+ops, so when the engine runs it with ``create_graph=True`` the backward records a graph of
+its own and can be differentiated again.
+
+The ``ctx`` object *is* the graph node: an instance of the Function's class that holds the
+saved tensors, one edge per input (the producer node of that input, or the input's
+``AccumulateGrad`` if it is a leaf), and the input shapes the engine checks gradients
+against. A saved output is kept as its raw array and rebuilt as a Tensor on access, so the
+node does not hold its own output Tensor (no reference cycle).
+"""
+from __future__ import annotations
+
+from .grad_mode import _state
+
+FREED = ("Trying to backward through the graph a second time (or directly access saved "
+         "tensors after they have already been freed). Saved intermediate values of the "
+         "graph are freed when you call .backward() or autograd.grad(). Specify "
+         "retain_graph=True if you need to backward through the graph a second time or if "
+         "you need to access saved tensors after calling backward.")
+
+
+def _modified(t, node, v_saved, v_now, what="output 0"):
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{t.dtype.name} tensor of shape {list(t.shape)}], which is "
+        f"{what} of {node.name()}, is at version {v_now}; expected version {v_saved} instead."
+    )
+
+
+class Function:
+    """Base class of every differentiable op. See the module docstring."""
+
+    save_output = False  # keep the output for backward (ctx.output)
+    is_view = False      # forward returns a view of its first argument's memory
+    has_extra = False    # forward returns (array, extra) and apply returns (Tensor, extra)
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError
+
+    # ---- ctx API used inside forward/backward ----
+
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tuple(None if t is None else (t, t._version[0]) for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._saved is None:
+            raise RuntimeError(FREED)
+        out = []
+        for item in self._saved:
+            if item is None:
+                out.append(None)
+                continue
+            t, v = item
+            if t._version[0] != v:
+                what = "an input" if t.grad_fn is not self else "output 0"
+                raise _modified(t, self, v, t._version[0], what)
+            out.append(t)
+        return tuple(out)
+
+    @property
+    def output(self):
+        """The forward's output as a Tensor whose ``grad_fn`` is this node."""
+        if self._out is None:
+            raise RuntimeError(FREED)
+        data, version, v0, device = self._out
+        if version[0] != v0:
+            from ..tensor import Tensor
+
+            raise _modified(Tensor._make(data), self, v0, version[0])
+        from ..tensor import Tensor
+
+        return Tensor._make(data, True, self, version, None, device)
+
+    # ---- graph node API used by the engine ----
+
+    def name(self) -> str:
+        return f"{type(self).__name__}Backward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((e, 0) for e in self.next_edges)
+
+    def _release(self) -> None:
+        self._saved = None
+        self._out = None
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run ``forward`` on the arguments and, if grad mode is on and an input requires
+        grad, record this call as a node of the graph."""
+        from ..tensor import Tensor
+
+        ctx = cls.__new__(cls)
+        ctx._saved = ()
+        ctx._out = None
+        track = False
+        device = None
+        for a in args:
+            if isinstance(a, Tensor):
+                if device is None:
+                    device = a._device
+                elif a._device is not device:
+                    raise RuntimeError(
+                        f"{cls.__name__.lower()}: expected all tensors to be on the same "
+                        f"device, but found at least two devices, {device} and {a._device}!")
+                if a._requires_grad:
+                    track = True
+        track = track and _state.enabled
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad
+                                     for a in args) if track else ()
+        data = cls.forward(ctx, *args, **kwargs)
+        extra = None
+        if cls.has_extra:
+            data, extra = data
+        base = args[0] if cls.is_view else None
+        version = base._version if base is not None else None
+        view_base = (base._base or base) if base is not None else None
+        if track and data.dtype.kind == "f":
+            out = Tensor._make(data, True, ctx, version, view_base, device)
+            ctx.next_edges = tuple(
+                (a.grad_fn or a._accumulator()) if (isinstance(a, Tensor) and a._requires_grad)
+                else None for a in args)
+            ctx.input_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor)
+                                   else None for a in args)
+            if cls.save_output:
+                ctx._out = (data, out._version, out._version[0], device)
+        else:
+            out = Tensor._make(data, False, None, version, view_base, device)
+        return (out, extra) if cls.has_extra else out
+
+
+class AccumulateGrad:
+    """The node at a leaf tensor: adds the incoming gradient into ``leaf.grad``."""
+
+    __slots__ = ("variable", "__weakref__")
+    next_edges = ()
+    input_meta = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+    def accumulate(self, g, create_graph: bool) -> None:
+        from ..tensor import Tensor
+
+        v = self.variable
+        if g.dtype != v.dtype:
+            g = g.to(v.dtype)
+        if v._grad is None:
+            if create_graph:
+                v._grad = g
+            else:  # a private copy: the same array may also flow to other leaves
+                k = v._device.kernels
+                v._grad = Tensor._make(k.copy(k.empty_like(g._data), g._data), device=v._device)
+        elif create_graph or v._grad._requires_grad:
+            v._grad = v._grad + g
+        else:
+            k = v._device.kernels
+            k.add(v._grad._data, g._data, out=v._grad._data)
+            v._grad._version[0] += 1

@@ -1,0 +1,145 @@
+r"""Finite-difference checks of the analytical gradients.
+
+``gradcheck`` compares, for every input that requires grad, the Jacobian the backward
+pass computes (one vector-Jacobian product per output element) with the central
+difference
+
+.. math:: \frac{\partial f_i}{\partial x_j} \approx \frac{f_i(x + \epsilon e_j) - f_i(x - \epsilon e_j)}{2\epsilon}
+
+in float64. ``gradgradcheck`` applies the same test to the function that maps
+``(inputs, grad_outputs)`` to the first derivatives, which checks second derivatives.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+class GradcheckError(RuntimeError):
+    """Raised by ``gradcheck`` when a numerical and an analytical Jacobian disagree."""
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _outputs(fn, inputs):
+    from ..tensor import Tensor
+
+    out = _as_tuple(fn(*inputs))
+    return tuple(o for o in out if isinstance(o, Tensor) and o.dtype.is_floating_point)
+
+
+def _numerical(fn, inputs, idx, eps):
+    """Numerical Jacobian of every output w.r.t. input ``idx``: list of (n_in, n_out)."""
+    from ..autograd import grad_mode
+
+    x = inputs[idx]
+    flat = x._data.reshape(-1) if x._data.flags.c_contiguous else None
+    if flat is None:
+        raise ValueError("gradcheck: inputs must be contiguous")
+    with grad_mode.no_grad():
+        outs = _outputs(fn, inputs)
+        jac = [np.zeros((x.numel(), o.numel())) for o in outs]
+        for j in range(flat.size):
+            orig = flat[j]
+            flat[j] = orig + eps
+            plus = [o._data.astype(np.float64).ravel() for o in _outputs(fn, inputs)]
+            flat[j] = orig - eps
+            minus = [o._data.astype(np.float64).ravel() for o in _outputs(fn, inputs)]
+            flat[j] = orig
+            for k in range(len(outs)):
+                jac[k][j] = (plus[k] - minus[k]) / (2 * eps)
+    return jac
+
+
+def _analytical(fn, inputs, diff_idx):
+    """Analytical Jacobians: one backward per output element. [input][output] arrays."""
+    from .. import autograd
+    from ..creation import zeros_like
+
+    outs = _outputs(fn, inputs)
+    diff = [inputs[i] for i in diff_idx]
+    jac = [[np.zeros((inputs[i].numel(), o.numel())) for o in outs] for i in diff_idx]
+    for k, o in enumerate(outs):
+        if not o.requires_grad:
+            continue
+        for m in range(o.numel()):
+            go = zeros_like(o)
+            go._data.reshape(-1)[m] = 1
+            grads = autograd.grad(o, diff, grad_outputs=go, retain_graph=True,
+                                  allow_unused=True)
+            for a, gr in enumerate(grads):
+                if gr is not None:
+                    jac[a][k][:, m] = gr._data.astype(np.float64).ravel()
+    return jac
+
+
+def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, **_ignored) -> bool:
+    """Check the gradients of ``func`` at ``inputs`` against central differences.
+
+    ``inputs`` is a Tensor or a tuple of them (other values are passed through); those
+    with ``requires_grad=True`` are checked and should be float64. Returns True, or raises
+    ``GradcheckError`` (returns False with ``raise_exception=False``) naming the input,
+    output and the worst element.
+    """
+    from ..tensor import Tensor
+
+    inputs = _as_tuple(inputs)
+    diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not diff_idx:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, "
+                         "but none of them have requires_grad=True.")
+    for i in diff_idx:
+        if inputs[i].dtype.name != "float64":
+            warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype.name}, not float64; "
+                          "the check is likely to fail from rounding alone.", stacklevel=2)
+    ana = _analytical(func, inputs, diff_idx)
+    for a, i in enumerate(diff_idx):
+        num = _numerical(func, inputs, i, eps)
+        for k, (n, an) in enumerate(zip(num, ana[a])):
+            if not np.allclose(an, n, rtol=rtol, atol=atol, equal_nan=True):
+                bad = np.unravel_index(np.argmax(np.abs(an - n)), n.shape)
+                msg = (f"Jacobian mismatch for output {k} with respect to input {i},\n"
+                       f"numerical:{n!r}\nanalytical:{an!r}\n"
+                       f"worst at (input element {bad[0]}, output element {bad[1]}): "
+                       f"numerical {n[bad]:.6g} vs analytical {an[bad]:.6g}")
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, raise_exception: bool = True, **_ignored) -> bool:
+    """Check second derivatives: ``gradcheck`` of ``(inputs, v) -> v^T J(inputs)``.
+
+    ``grad_outputs`` (random float64 tensors when None) are treated as extra inputs that
+    require grad, so mixed derivatives w.r.t. them are checked too.
+    """
+    from .. import autograd
+    from ..creation import randn_like
+    from ..tensor import Tensor
+
+    inputs = _as_tuple(inputs)
+    n_in = len(inputs)
+    outs = _outputs(func, inputs)
+    if grad_outputs is None:
+        grad_outputs = tuple(randn_like(o).requires_grad_() for o in outs)
+    else:
+        grad_outputs = tuple(g.detach().requires_grad_() for g in _as_tuple(grad_outputs))
+    diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+
+    def first_grads(*args):
+        xs, vs = args[:n_in], args[n_in:]
+        os_ = _outputs(func, xs)
+        pairs = [(o, v) for o, v in zip(os_, vs) if o.requires_grad]
+        gs = autograd.grad([p[0] for p in pairs], [xs[i] for i in diff_idx],
+                           grad_outputs=[p[1] for p in pairs], create_graph=True,
+                           allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    return gradcheck(first_grads, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
