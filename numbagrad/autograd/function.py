@@ -138,7 +138,7 @@ class Function:
             data, extra = data
         base = args[0] if cls.is_view else None
         version = base._version if base is not None else None
-        view_base = (base._base or base) if base is not None else None
+        view_base = (base if base._base is None else base._base) if base is not None else None
         if track and data.dtype.kind == "f":
             out = Tensor._make(data, True, ctx, version, view_base, device)
             ctx.next_edges = tuple(

@@ -1,0 +1,22 @@
+"""Shared test setup.
+
+* hypothesis: no deadline (a first call compiles a kernel) and few examples, so the whole
+  suite stays quick; ``HYPOTHESIS_PROFILE=thorough`` runs more.
+* ``torch``: PyTorch CPU is an optional oracle; tests that use the fixture are skipped
+  when it is not installed.
+"""
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("default", deadline=None, max_examples=15,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", deadline=None, max_examples=200,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def torch():
+    return pytest.importorskip("torch")
