@@ -30,8 +30,9 @@ def configure() -> str:
     global LAYER
     import numba
 
-    if os.environ.get("NUMBA_THREADING_LAYER"):
-        LAYER = os.environ["NUMBA_THREADING_LAYER"]
+    wanted = os.environ.get("NUMBA_THREADING_LAYER", "")
+    if wanted and wanted not in ("tbb", "default", "safe", "threadsafe"):
+        LAYER = wanted  # the user's explicit choice of a layer that needs no loading
         return LAYER
     for path in _tbb_candidates():
         if os.path.exists(path):

@@ -316,6 +316,61 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __format__(self, spec: str) -> str:
+        if self._data.size == 1 and self._data.ndim == 0:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        k = self._device.kernels
+        new = Tensor._make(k.copy(k.empty_like(self._data), self._data),
+                           self._requires_grad, device=self._device)
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+    def __reduce_ex__(self, protocol):
+        if self.grad_fn is not None:
+            raise RuntimeError("pickling a tensor that is part of a graph is not supported; "
+                               "pickle tensor.detach() instead")
+        return (_rebuild, (np.array(self._host()), self._requires_grad, str(self._device)))
+
+    # ---- new tensors with this tensor's dtype and device ----
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> Tensor:
+        from .creation import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, device=device or self._device,
+                      requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        from .creation import zeros
+
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self._device,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        from .creation import ones
+
+        return ones(*size, dtype=dtype or self.dtype, device=device or self._device,
+                    requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        from .creation import empty
+
+        return empty(*size, dtype=dtype or self.dtype, device=device or self._device,
+                     requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self._device,
+                    requires_grad=requires_grad)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf of the graph."""
         from . import autograd
@@ -461,6 +516,12 @@ class Tensor:
 
     def normal_(self, mean=0.0, std=1.0):
         return _ops.random_fill_(self, "normal", mean, std)
+
+
+def _rebuild(arr, requires_grad, device):
+    from .creation import tensor
+
+    return tensor(arr, device=device, requires_grad=requires_grad)
 
 
 def _method(name, fn_name=None):
