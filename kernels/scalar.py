@@ -15,7 +15,6 @@ Backward formulas, with :math:`y = f(x)`:
 """
 import math
 
-
 # --- unary: forward f(x, p0, p1) and backward b(g, s, p0, p1) ---------------------------
 
 def exp_f(x, p0, p1):

@@ -15,20 +15,53 @@ from . import autograd, dtypes  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .backend import device  # noqa: E402
 from .creation import (  # noqa: E402
-    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace,
-    manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed,
-    tensor, zeros, zeros_like,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    tensor,
+    zeros,
+    zeros_like,
 )
 from .dtypes import (  # noqa: E402
     bool_ as bool,  # noqa: A004
 )
 from .dtypes import (  # noqa: E402
-    dtype, float32, float64, get_default_dtype, int8, int16, int32, int64, set_default_dtype,
+    dtype,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
     uint8,
 )
 from .ops import *  # noqa: E402,F401,F403
 from .ops import (  # noqa: E402,F401
-    abs, all, any, max, min, pow, sum,  # noqa: A004
+    abs,  # noqa: A004
+    all,
+    any,
+    max,
+    min,
+    pow,
+    sum,
 )
 from .tensor import Size, Tensor  # noqa: E402
 

@@ -19,7 +19,6 @@ import numpy as np
 
 from . import dtypes
 from .autograd.function import AccumulateGrad
-from .autograd.grad_mode import _state
 from .backend import CPU, as_device
 
 
@@ -298,8 +297,8 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
-                               f"ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is "
+                               "ambiguous")
         return bool(self.item())
 
     def __float__(self) -> float:

@@ -168,7 +168,7 @@ def _copy_strided(src, ss, shape, dst, sd, chunk):
                 od += k * sd[d]
                 rem = q
             end = min(hi, i + inner - j)
-            for t in range(i, end):
+            for _ in range(i, end):
                 dst[od] = src[os_]
                 os_ += ls
                 od += ld
@@ -197,7 +197,7 @@ def _to_bool_strided(src, ss, shape, dst, sd, chunk):
                 od += k * sd[d]
                 rem = q
             end = min(hi, i + inner - j)
-            for t in range(i, end):
+            for _ in range(i, end):
                 dst[od] = src[os_] != 0
                 os_ += ss[nd - 1]
                 od += sd[nd - 1]

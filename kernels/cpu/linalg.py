@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._jit import Kernel
+from .elementwise import contiguous
 
 
 @njit(nogil=True)
@@ -76,13 +77,13 @@ def matmul(a, b, out=None):
         return out
     if a.dtype.kind == "f":
         if a.ndim == 2:
-            _mm_blas(a if _layout_ok(a) else np.ascontiguousarray(a),
-                     b if _layout_ok(b) else np.ascontiguousarray(b), out)
+            _mm_blas(a if _layout_ok(a) else contiguous(a),
+                     b if _layout_ok(b) else contiguous(b), out)
         else:
-            _bmm_blas(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+            _bmm_blas(contiguous(a), contiguous(b), out)
     else:
         k = _mm_loop_k if a.ndim == 2 else _bmm_loop_k
-        k.pick(out.size * a.shape[-1])(a, b, out)
+        k.pick(out.size * a.shape[-1])(contiguous(a), contiguous(b), out)
     return out
 
 

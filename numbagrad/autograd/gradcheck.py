@@ -4,7 +4,9 @@ r"""Finite-difference checks of the analytical gradients.
 pass computes (one vector-Jacobian product per output element) with the central
 difference
 
-.. math:: \frac{\partial f_i}{\partial x_j} \approx \frac{f_i(x + \epsilon e_j) - f_i(x - \epsilon e_j)}{2\epsilon}
+.. math::
+    \frac{\partial f_i}{\partial x_j}
+    \approx \frac{f_i(x + \epsilon e_j) - f_i(x - \epsilon e_j)}{2\epsilon}
 
 in float64. ``gradgradcheck`` applies the same test to the function that maps
 ``(inputs, grad_outputs)`` to the first derivatives, which checks second derivatives.
