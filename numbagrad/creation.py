@@ -26,7 +26,7 @@ def _finish(arr, dev, requires_grad):
 def _host_to(arr, dev):
     if dev.type == "cpu":
         return arr
-    return dev.kernels.from_host(np.ascontiguousarray(arr))
+    return dev.kernels.from_host(np.require(arr, requirements='C'))
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -63,7 +63,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         arr = arr.astype(dtypes.as_dtype(dtype).np)
     else:
         dtypes.from_numpy_dtype(arr.dtype)  # raises for unsupported dtypes
-    arr = np.ascontiguousarray(arr)
+    arr = np.require(arr, requirements='C')  # (ascontiguousarray would make 0-d 1-d)
     return _finish(_host_to(arr, dev), dev, requires_grad)
 
 

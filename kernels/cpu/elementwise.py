@@ -22,92 +22,78 @@ from ._jit import CHUNK, Kernel
 
 _inline = dict(inline="always", error_model="numpy")
 
-
-def _unary_kernels(f):
-    @njit(**_inline)
-    def _f(x, p0, p1):
-        return f(x, p0, p1)
-
-    def flat(x, p0, p1, out):
-        for i in prange(out.size):
-            out[i] = _f(x[i], p0, p1)
-
-    def strided(x, sx, shape, p0, p1, out, chunk):
-        nd = shape.size
-        inner = shape[nd - 1]
-        n = out.size
-        nchunks = (n + chunk - 1) // chunk
-        last = sx[nd - 1]
-        for c in prange(nchunks):
-            i = c * chunk
-            hi = min(i + chunk, n)
-            while i < hi:
-                rem = i // inner
-                j = i - rem * inner
-                ox = j * last
-                for d in range(nd - 2, -1, -1):
-                    q = rem // shape[d]
-                    ox += (rem - q * shape[d]) * sx[d]
-                    rem = q
-                end = min(hi, i + inner - j)
-                for t in range(i, end):
-                    out[t] = _f(x[ox], p0, p1)
-                    ox += last
-                i = end
-
-    return Kernel(flat), Kernel(strided)
+# Templates. ``_f`` (unary ``f(x, p0, p1)`` or binary ``f(a, b)``) and ``_b`` (backward
+# ``b(g, s, p0, p1)``) are bound per op by ``Kernel(template, name, {"_f": ...})``: each op
+# gets its own copy of the template, compiled and cached under its own name.
+_f = _b = None
 
 
-def _binary_kernels(f):
-    @njit(**_inline)
-    def _f(a, b):
-        return f(a, b)
-
-    def flat(a, b, out):
-        for i in prange(out.size):
-            out[i] = _f(a[i], b[i])
-
-    def strided(a, sa, b, sb, shape, out, chunk):
-        nd = shape.size
-        inner = shape[nd - 1]
-        n = out.size
-        nchunks = (n + chunk - 1) // chunk
-        la = sa[nd - 1]
-        lb = sb[nd - 1]
-        for c in prange(nchunks):
-            i = c * chunk
-            hi = min(i + chunk, n)
-            while i < hi:
-                rem = i // inner
-                j = i - rem * inner
-                oa = j * la
-                ob = j * lb
-                for d in range(nd - 2, -1, -1):
-                    q = rem // shape[d]
-                    k = rem - q * shape[d]
-                    oa += k * sa[d]
-                    ob += k * sb[d]
-                    rem = q
-                end = min(hi, i + inner - j)
-                for t in range(i, end):
-                    out[t] = _f(a[oa], b[ob])
-                    oa += la
-                    ob += lb
-                i = end
-
-    return Kernel(flat), Kernel(strided)
+def _unary_flat(x, p0, p1, out):
+    for i in prange(out.size):
+        out[i] = _f(x[i], p0, p1)
 
 
-def _backward_kernel(b):
-    @njit(**_inline)
-    def _b(g, s, p0, p1):
-        return b(g, s, p0, p1)
+def _unary_strided(x, sx, shape, p0, p1, out, chunk):
+    nd = shape.size
+    inner = shape[nd - 1]
+    n = out.size
+    nchunks = (n + chunk - 1) // chunk
+    last = sx[nd - 1]
+    for c in prange(nchunks):
+        i = c * chunk
+        hi = min(i + chunk, n)
+        while i < hi:
+            rem = i // inner
+            j = i - rem * inner
+            ox = j * last
+            for d in range(nd - 2, -1, -1):
+                q = rem // shape[d]
+                ox += (rem - q * shape[d]) * sx[d]
+                rem = q
+            end = min(hi, i + inner - j)
+            for t in range(i, end):
+                out[t] = _f(x[ox], p0, p1)
+                ox += last
+            i = end
 
-    def flat(g, s, p0, p1, out):
-        for i in prange(out.size):
-            out[i] = _b(g[i], s[i], p0, p1)
 
-    return Kernel(flat)
+def _binary_flat(a, b, out):
+    for i in prange(out.size):
+        out[i] = _f(a[i], b[i])
+
+
+def _binary_strided(a, sa, b, sb, shape, out, chunk):
+    nd = shape.size
+    inner = shape[nd - 1]
+    n = out.size
+    nchunks = (n + chunk - 1) // chunk
+    la = sa[nd - 1]
+    lb = sb[nd - 1]
+    for c in prange(nchunks):
+        i = c * chunk
+        hi = min(i + chunk, n)
+        while i < hi:
+            rem = i // inner
+            j = i - rem * inner
+            oa = j * la
+            ob = j * lb
+            for d in range(nd - 2, -1, -1):
+                q = rem // shape[d]
+                k = rem - q * shape[d]
+                oa += k * sa[d]
+                ob += k * sb[d]
+                rem = q
+            end = min(hi, i + inner - j)
+            for t in range(i, end):
+                out[t] = _f(a[oa], b[ob])
+                oa += la
+                ob += lb
+            i = end
+
+
+def _backward_flat(g, s, p0, p1, out):
+    for i in prange(out.size):
+        out[i] = _b(g[i], s[i], p0, p1)
 
 
 def _where_strided(c, sc, a, sa, b, sb, shape, out, chunk):
@@ -360,16 +346,19 @@ _COMPARE = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "lo
 __all__ = ["copy", "contiguous", "cast", "fill", "where"]
 
 for _name in UNARY_NAMES:
-    _kf, _ks = _unary_kernels(njit(**_inline)(getattr(scalar, f"{_name}_f")))
-    globals()[f"{_name}_forward"] = _unary_launcher(_name, _kf, _ks)
-    _kb = _backward_kernel(njit(**_inline)(getattr(scalar, f"{_name}_b")))
-    globals()[f"{_name}_backward"] = _backward_launcher(_name, _kb)
+    _fj = {"_f": njit(**_inline)(getattr(scalar, f"{_name}_f"))}
+    _bj = {"_b": njit(**_inline)(getattr(scalar, f"{_name}_b"))}
+    globals()[f"{_name}_forward"] = _unary_launcher(
+        _name, Kernel(_unary_flat, _name, _fj), Kernel(_unary_strided, _name, _fj))
+    globals()[f"{_name}_backward"] = _backward_launcher(
+        _name, Kernel(_backward_flat, _name, _bj))
     __all__ += [f"{_name}_forward", f"{_name}_backward"]
 
 for _name in BINARY_NAMES:
-    _kf, _ks = _binary_kernels(njit(**_inline)(getattr(scalar, f"{_name}_f")))
-    globals()[_name] = _binary_launcher(_name, _kf, _ks,
+    _fj = {"_f": njit(**_inline)(getattr(scalar, f"{_name}_f"))}
+    globals()[_name] = _binary_launcher(_name, Kernel(_binary_flat, _name, _fj),
+                                        Kernel(_binary_strided, _name, _fj),
                                         np.dtype(np.bool_) if _name in _COMPARE else None)
     __all__.append(_name)
 
-del _name, _kf, _ks, _kb
+del _name, _fj, _bj

@@ -8,18 +8,18 @@ rows of ``B`` (``prange`` over rows of ``C``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from ._jit import Kernel
+from ._jit import Kernel, serial
 from .elementwise import contiguous
 
 
-@njit(nogil=True)
+@serial
 def _mm_blas(a, b, out):
     np.dot(a, b, out)
 
 
-@njit(nogil=True)
+@serial
 def _bmm_blas(a, b, out):
     for i in range(a.shape[0]):
         np.dot(a[i], b[i], out[i])

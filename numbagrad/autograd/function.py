@@ -99,7 +99,8 @@ class Function:
 
     @property
     def next_functions(self) -> tuple:
-        return tuple((e, 0) for e in self.next_edges)
+        """``(node, 0)`` per tensor input, as in PyTorch (None for inputs without grad)."""
+        return tuple((e, 0) for e, m in zip(self.next_edges, self.input_meta) if m is not None)
 
     def _release(self) -> None:
         self._saved = None

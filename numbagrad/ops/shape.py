@@ -351,6 +351,8 @@ def _normalize_index(x, idx):
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or "
                              f"byte Variables are valid indices (got {type(i).__name__})")
         out.append(i)
+    if basic and not any(i is Ellipsis for i in out):
+        out.append(Ellipsis)  # x[0, 1] on a 2-D array is then a 0-d view, not a scalar copy
     return tuple(out), basic
 
 
@@ -374,7 +376,7 @@ def getitem(x: Tensor, idx) -> Tensor:
         pos = np.arange(x.numel(), dtype=np.int64).reshape(x._data.shape)[nidx]
     except IndexError as e:
         raise _reword(e) from None
-    pos = np.ascontiguousarray(pos)
+    pos = np.require(pos, requirements='C')  # keeps a 0-d result 0-d
     return Gather.apply(x, pos)
 
 
@@ -426,7 +428,8 @@ def setitem(x: Tensor, idx, value) -> None:
                                    f"{fmt_shape(v.shape)} cannot be broadcast to indexing "
                                    f"result of shape {fmt_shape(offs.shape)}")
             src = k.copy(k.empty(offs.shape, v.dtype), v)
-            k.scatter_set(src, np.ascontiguousarray(offs), layout.flat_buffer(x._data))
+            k.scatter_set(src, np.require(offs, requirements='C'),
+                          layout.flat_buffer(x._data))
     except IndexError as e:
         raise _reword(e) from None
     x._version[0] += 1
