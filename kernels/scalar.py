@@ -145,6 +145,14 @@ def identity_b(g, s, p0, p1):
     return g
 
 
+def floor_f(x, p0, p1):
+    return math.floor(x)
+
+
+def floor_b(g, s, p0, p1):
+    return g * 0
+
+
 def sign_f(x, p0, p1):
     if x > 0:
         return x * 0 + 1
@@ -177,6 +185,14 @@ def div_f(a, b):
 
 def pow_f(a, b):
     return a ** b
+
+
+def floor_divide_f(a, b):
+    return a // b  # Python's rounding toward -inf, as torch.floor_divide
+
+
+def remainder_f(a, b):
+    return a % b  # the sign of the divisor, as torch.remainder and Python
 
 
 def maximum_f(a, b):
@@ -244,10 +260,10 @@ def bitwise_xor_f(a, b):
 UNARY = {
     "exp": "y", "log": "x", "sqrt": "y", "abs": "x", "sin": "x", "cos": "x",
     "tanh": "y", "sigmoid": "y", "relu": "y", "neg": "", "clamp": "x",
-    "pow_scalar": "x", "rpow_scalar": "y", "identity": "", "sign": "",
+    "pow_scalar": "x", "rpow_scalar": "y", "identity": "", "sign": "", "floor": "",
 }
 BINARY = (
-    "add", "sub", "mul", "div", "pow", "maximum", "minimum",
+    "add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "maximum", "minimum",
     "eq", "ne", "lt", "le", "gt", "ge",
     "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
 )

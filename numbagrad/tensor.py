@@ -415,6 +415,18 @@ class Tensor:
     def __rpow__(self, o):
         return _ops.pow(o, self)
 
+    def __floordiv__(self, o):
+        return _ops.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return _ops.floor_divide(o, self)
+
+    def __mod__(self, o):
+        return _ops.remainder(self, o)
+
+    def __rmod__(self, o):
+        return _ops.remainder(o, self)
+
     def __matmul__(self, o):
         return _ops.matmul(self, o)
 
@@ -542,7 +554,9 @@ _METHODS = (
     "argmax", "argmin", "var", "std", "softmax", "log_softmax", "logsumexp", "reshape",
     "view", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "expand", "expand_as",
     "contiguous", "split", "chunk", "unbind", "clone", "view_as", "reshape_as", "t",
-    "masked_fill", "all", "any", "isnan", "dot", "narrow",
+    "masked_fill", "all", "any", "isnan", "dot", "narrow", "floor", "floor_divide",
+    "remainder", "isclose", "allclose", "norm", "amax", "amin", "cumsum", "sort", "argsort",
+    "topk", "gather", "take_along_dim", "flip", "tril", "triu", "nonzero", "outer",
 )
 for _n in _METHODS:
     setattr(Tensor, _n, _method(_n))

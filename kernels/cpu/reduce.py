@@ -233,3 +233,59 @@ def log_softmax_forward(x, dim):
 
 __all__ = ["sum", "max_dim", "min_dim", "max_all", "min_all", "logsumexp",
            "softmax_forward", "log_softmax_forward"]
+
+
+def _cumsum_rows(x, outer, r, inner, out):
+    for t in prange(outer * inner):
+        o = t // inner
+        i = t - o * inner
+        base = o * r * inner + i
+        s = x[base] * 0
+        for k in range(r):
+            s += x[base + k * inner]
+            out[base + k * inner] = s
+
+
+def _argsort_rows(x, outer, r, inner, descending, out):
+    """Stable argsort of every line along the middle axis (NaN sorts last, as in PyTorch)."""
+    for t in prange(outer * inner):
+        o = t // inner
+        i = t - o * inner
+        base = o * r * inner + i
+        line = np.empty(r, x.dtype)
+        for k in range(r):
+            v = x[base + k * inner]
+            line[k] = -v if descending else v
+        order = np.argsort(line, kind="mergesort")
+        for k in range(r):
+            out[base + k * inner] = order[k]
+
+
+_cumsum_k = Kernel(_cumsum_rows)
+_argsort_k = Kernel(_argsort_rows)
+
+
+def cumsum(x, dim):
+    """Running sum along ``dim`` (same shape as ``x``)."""
+    x = contiguous(x)
+    out = np.empty(x.shape, x.dtype if x.dtype.kind == "f" else np.int64)
+    if x.size:
+        outer, r, inner = _split(x, dim)
+        _cumsum_k.pick(x.size)(x.reshape(-1), outer, r, inner, out.reshape(-1))
+    return out
+
+
+def argsort(x, dim, descending=False):
+    """Indices (int64) that sort ``x`` along ``dim``; stable."""
+    x = contiguous(x)
+    out = np.empty(x.shape, np.int64)
+    if x.size:
+        outer, r, inner = _split(x, dim)
+        src = x if x.dtype.kind != "b" else x.view(np.uint8)
+        if descending and src.dtype.kind == "u":
+            src = src.astype(np.int64)
+        _argsort_k.pick(x.size)(src.reshape(-1), outer, r, inner, descending, out.reshape(-1))
+    return out
+
+
+__all__ += ["cumsum", "argsort"]

@@ -171,7 +171,7 @@ SECOND = {
 
 _SAVES = {"exp": "y", "log": "x", "sqrt": "y", "abs": "x", "sin": "x", "cos": "x",
           "tanh": "y", "sigmoid": "y", "relu": "y", "neg": "", "clamp": "x",
-          "pow_scalar": "x", "rpow_scalar": "y", "sign": ""}
+          "pow_scalar": "x", "rpow_scalar": "y", "sign": "", "floor": ""}
 _CLASS_NAMES = {"pow_scalar": "Pow", "rpow_scalar": "Pow", "clamp": "Clamp"}
 
 
@@ -567,3 +567,70 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
     if is_scalar(value):
         value = scalar_tensor(value, x.dtype, x._device)
     return where(mask, cast(value, x.dtype), x)
+
+
+# ---------------------------------------------------------------- rounding, modulo, closeness
+
+
+def floor(x: Tensor) -> Tensor:
+    """Round toward minus infinity (gradient zero, as in PyTorch)."""
+    _check_tensor(x, "floor")
+    if not x.dtype.is_floating_point:
+        return x.clone()
+    return UNARY_FUNCTIONS["floor"].apply(x)
+
+
+def _check_int_zero(b, op):
+    if not b.dtype.is_floating_point and bool((b == 0).any()):
+        raise ZeroDivisionError(f"{op}: integer division by zero")
+
+
+def floor_divide(a, b) -> Tensor:
+    """``a // b`` rounded toward minus infinity; no gradient."""
+    a, b = _operands(a, b, "floor_divide")
+    _check_int_zero(b, "floor_divide")
+    return Tensor._make(a._device.kernels.floor_divide(a._data, b._data), device=a._device)
+
+
+class Remainder(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a._device.kernels.remainder(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = -g * floor_divide(a.detach(), b.detach()) if ctx.needs_input_grad[1] else None
+        return g, gb
+
+
+def remainder(a, b) -> Tensor:
+    r"""``a % b`` with the sign of ``b`` (Python's rule): :math:`a - b\lfloor a/b \rfloor`."""
+    a, b = _operands(a, b, "remainder")
+    _check_int_zero(b, "remainder")
+    return Remainder.apply(a, b)
+
+
+def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    r""":math:`|a - b| \le \mathrm{atol} + \mathrm{rtol}\,|b|` elementwise (bool)."""
+    a, b = _operands(a, b, "isclose")
+    with _no_grad():
+        close = le(abs(sub(a, b)), add(mul(abs(b), rtol), atol)) if a.dtype.is_floating_point \
+            else eq(a, b)
+        close = logical_or(close, eq(a, b))  # equal infinities
+        if equal_nan:
+            close = logical_or(close, logical_and(isnan(a), isnan(b)))
+    return close
+
+
+def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    from .reduction import all as all_
+
+    return bool(all_(isclose(a, b, rtol, atol, equal_nan)).item())
+
+
+def _no_grad():
+    from ..autograd.grad_mode import no_grad
+
+    return no_grad()

@@ -304,3 +304,123 @@ def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     from .pointwise import gt
 
     return gt(sum(cast(x, dtypes.bool_), dim, keepdim), 0)
+
+
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
+    r"""Vector p-norm over ``dim`` (all elements by default): :math:`(\sum |x|^p)^{1/p}`;
+    ``p`` may be 2 or ``'fro'``, 1, ``inf``/``-inf``, or another positive number. At
+    :math:`x = 0` the 2-norm's gradient is 0 (a subgradient), as in PyTorch."""
+    from .pointwise import abs as abs_
+    from .pointwise import where
+
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"norm(): input dtype should be floating point, got {x.dtype}")
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(x, norm_dims(dim, x.ndim, "norm"), keepdim)
+    if p == 1:
+        return sum(abs_(x), dim, keepdim)
+    if p in (float("inf"), "inf"):
+        a = abs_(x)
+        return a.max() if dim is None and not keepdim else amax(a, dim, keepdim)
+    if p in (float("-inf"), "-inf"):
+        a = abs_(x)
+        return a.min() if dim is None and not keepdim else amin(a, dim, keepdim)
+    if isinstance(p, (int, float)) and p > 0:
+        s = sum(abs_(x) ** p, dim, keepdim)
+        return where(s > 0, s, 1.0) ** (1.0 / p) * cast(s > 0, x.dtype)
+    raise ValueError(f"norm(): unsupported p={p!r}")
+
+
+class Norm2(Function):
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.save_for_backward(x)
+        ctx.kept = _kept_shape(x._data.shape, dims)
+        k = x._device.kernels
+        sq = k.sum(k.mul(x._data, x._data), dims)
+        out = k.sqrt_forward(sq)
+        return out if keepdim else out.reshape(_out_shape(x._data.shape, dims, False))
+
+    @staticmethod
+    def backward(ctx, g):
+        from .pointwise import where
+
+        (x,) = ctx.saved_tensors
+        y = ctx.output.reshape(ctx.kept)
+        scale = where(y > 0, g.reshape(ctx.kept) / where(y > 0, y, 1.0), 0.0)
+        return x * scale, None, None
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Largest values over ``dim`` (several dims allowed), ties share the gradient."""
+    dims = norm_dims(dim, x.ndim, "amax")
+    out = x
+    for d in sorted(dims, reverse=True):
+        out = max(out, d, keepdim=True).values
+    return out if keepdim else out.reshape(_out_shape(x._data.shape, dims, False))
+
+
+def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    dims = norm_dims(dim, x.ndim, "amin")
+    out = x
+    for d in sorted(dims, reverse=True):
+        out = min(out, d, keepdim=True).values
+    return out if keepdim else out.reshape(_out_shape(x._data.shape, dims, False))
+
+
+class CumSum(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return x._device.kernels.cumsum(x._data, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .shape import flip
+
+        d = ctx.dim
+        return flip(cumsum(flip(g, (d,)), d), (d,)), None
+
+
+def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    r"""Running sum :math:`y_k = \sum_{j \le k} x_j` along ``dim``; its gradient is the
+    running sum of ``g`` taken from the other end."""
+    if dtype is not None:
+        x = cast(x, dtype)
+    if x.ndim == 0:
+        return x.clone()
+    return CumSum.apply(x, norm_dim(dim, x.ndim, "cumsum"))
+
+
+sort_result = namedtuple("sort_result", ["values", "indices"])
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = True):
+    """(values, indices) sorted along ``dim``; differentiable through the values."""
+    from .shape import take_along_dim
+
+    if x.ndim == 0:
+        return sort_result(x.clone(), Tensor._make(np.zeros((), np.int64), device=x._device))
+    d = norm_dim(dim, x.ndim, "sort")
+    idx = Tensor._make(x._device.kernels.argsort(x._data, d, descending), device=x._device)
+    return sort_result(take_along_dim(x, idx, d), idx)
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = True):
+    return sort(x, dim, descending).indices
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+    from .shape import narrow
+
+    d = norm_dim(dim, x.ndim, "topk") if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    if k < 0 or k > n:
+        raise RuntimeError(f"topk: selected index k out of range (k={k}, size {n})")
+    vals, idx = sort(x, d, descending=largest)
+    if x.ndim == 0:
+        return sort_result(vals, idx)
+    return sort_result(narrow(vals, d, 0, k), narrow(idx, d, 0, k))

@@ -696,3 +696,107 @@ def random_fill_(x: Tensor, kind: str, a, b) -> Tensor:
 def to_device(x: Tensor, dev) -> Tensor:
     raise RuntimeError(f"numbagrad: cannot move a tensor from {x.device} to {dev}: no kernels "
                        "for that device")
+
+
+# ---------------------------------------------------------------- gather-style ops
+
+
+def _positions_along(shape, dim, index):
+    """Flat C-order positions in ``shape`` of ``x[..., index, ...]`` taken along ``dim``."""
+    nd = len(shape)
+    strides = [1] * nd
+    for d in range(nd - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    pos = index.astype(np.int64) * strides[dim]
+    for d in range(nd):
+        if d != dim:
+            sh = [1] * nd
+            sh[d] = index.shape[d]
+            pos = pos + (np.arange(index.shape[d], dtype=np.int64) * strides[d]).reshape(sh)
+    return np.require(pos, requirements="C")
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """``out[i][j][k] = x[i][index[i][j][k]][k]`` for ``dim=1`` (and likewise for others)."""
+    if not isinstance(index, Tensor) or index.dtype.is_floating_point or \
+            index.dtype is dtypes.bool_:
+        raise RuntimeError("gather(): Expected dtype int64 for index")
+    d = norm_dim(dim, x.ndim, "gather")
+    if index.ndim != x.ndim:
+        raise RuntimeError(f"gather(): Index tensor must have the same number of dimensions as "
+                           f"input tensor ({index.ndim} vs {x.ndim})")
+    for j in range(x.ndim):
+        if j != d and index.shape[j] > x.shape[j]:
+            raise RuntimeError(f"gather(): Size does not match at dimension {j} expected index "
+                               f"{list(index.shape)} to be smaller than self {list(x.shape)} "
+                               f"apart from dimension {d}")
+    idx = index._host() if index._device.type != "cpu" else index._data
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[d]):
+        bad = int(idx.min() if idx.min() < 0 else idx.max())
+        raise IndexError(f"gather(): index {bad} is out of bounds for dimension {d} with size "
+                         f"{x.shape[d]}")
+    return Gather.apply(x, _positions_along(tuple(x.shape), d, idx))
+
+
+def take_along_dim(x: Tensor, indices: Tensor, dim: int) -> Tensor:
+    """``gather`` with indices broadcast against ``x`` (indices already in range)."""
+    return gather(x, dim, indices)
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
+    dims = dims if isinstance(dims, (tuple, list)) else (dims,)
+    ds = {norm_dim(d, x.ndim, "flip") for d in dims} if x.ndim else set()
+    pos = np.arange(x.numel(), dtype=np.int64).reshape(x._data.shape)
+    pos = pos[tuple(slice(None, None, -1) if i in ds else slice(None) for i in range(x.ndim))]
+    return Gather.apply(x, np.require(pos, requirements="C"))
+
+
+def _tri(x, diagonal, upper, name):
+    from ..creation import arange
+    from .pointwise import ge, le, masked_fill, sub
+
+    if x.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    r = arange(x.shape[-2], device=x.device).unsqueeze(1)
+    c = arange(x.shape[-1], device=x.device).unsqueeze(0)
+    keep = (ge if upper else le)(sub(c, r), diagonal)
+    return masked_fill(x, keep.logical_not(), 0)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Lower triangle (elements with ``col - row <= diagonal``); the rest zeros."""
+    return _tri(x, diagonal, False, "tril")
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Upper triangle (elements with ``col - row >= diagonal``); the rest zeros."""
+    return _tri(x, diagonal, True, "triu")
+
+
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    """Indices of the non-zero elements: an ``(n, ndim)`` int64 tensor (or one per dim)."""
+    from ..creation import arange
+    from .pointwise import floor_divide, ne, remainder
+
+    flat = arange(x.numel(), device=x.device)[ne(reshape(x, -1), 0)]
+    coords = []
+    stride = 1
+    for n in reversed(x.shape):
+        coords.append(remainder(floor_divide(flat, stride), n))
+        stride *= n
+    coords.reverse()
+    if as_tuple:
+        return tuple(coords) if coords else (flat,)
+    if not coords:
+        return flat.reshape(-1, 0)
+    return stack(coords, 1)
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors: ``a[:, None] * b[None, :]``."""
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"outer: expected 1-D tensors, got {a.ndim}-D and {b.ndim}-D")
+    from .pointwise import mul
+
+    return mul(unsqueeze(a, 1), unsqueeze(b, 0))
