@@ -9,12 +9,14 @@ def _float_formatter(vals):
     if finite.size == 0:
         return lambda v: _special(v) or f"{v:.4f}"
     integral = np.all(finite == np.round(finite))
-    amax = np.abs(finite).max()
-    amin = np.abs(finite[finite != 0]).min() if np.any(finite != 0) else 0
-    if integral and amax < 1e8:
+    nz = np.abs(finite[finite != 0])
+    amax = nz.max() if nz.size else 0.0
+    amin = nz.min() if nz.size else 0.0
+    ratio_big = nz.size and amax / amin > 1000
+    if integral and not ratio_big and amax <= 1e8:
         width = max(len(f"{v:.0f}.") for v in finite)
         return lambda v: (_special(v) or f"{v:.0f}.").rjust(width)
-    if amax >= 1e8 or (amin and amin < 1e-4) or (amin and amax / amin > 1e5):
+    if ratio_big or amax > 1e8 or (nz.size and amin < 1e-4):
         width = max(len(f"{v:.4e}") for v in finite)
         return lambda v: (_special(v) or f"{v:.4e}").rjust(width)
     width = max(len(f"{v:.4f}") for v in finite)
@@ -48,7 +50,7 @@ def _body(arr: np.ndarray, indent: int) -> str:
         if a.ndim == 1:
             items = list(a)
             if summarize and len(items) > 6:
-                parts = [fmt(v) for v in items[:3]] + ["..."] + [fmt(v) for v in items[-3:]]
+                parts = [fmt(v) for v in items[:3]] + [" ..."] + [fmt(v) for v in items[-3:]]
             else:
                 parts = [fmt(v) for v in items]
             return "[" + ", ".join(parts) + "]"

@@ -323,7 +323,8 @@ def fill(out, value):
 def where(cond, a, b, out=None):
     """``a`` where ``cond`` else ``b``, broadcasting all three. ``a`` and ``b`` share a dtype."""
     shape = layout.broadcast_shapes(cond.shape, a.shape)
-    shape = shape and layout.broadcast_shapes(shape, b.shape)
+    if shape is not None:
+        shape = layout.broadcast_shapes(shape, b.shape)
     if shape is None:
         raise ValueError(f"where: shapes {cond.shape}, {a.shape}, {b.shape} do not broadcast")
     if out is None:

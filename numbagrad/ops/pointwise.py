@@ -269,12 +269,14 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        dt = dtypes.result_type(x, *(b for b in (min, max) if b is not None))
+        lo = min if min is not None else -math.inf if dt.is_floating_point else \
+            int(np.iinfo(dt.np).min)
+        hi = max if max is not None else math.inf if dt.is_floating_point else \
+            int(np.iinfo(dt.np).max)
+        x, lo = _operands(x, lo, "clamp", dt)
+        x, hi = _operands(x, hi, "clamp", dt)
+        return ClampTensor.apply(x, lo, hi)
     bounds = [b for b in (min, max) if b is not None]
     dt = dtypes.result_type(x, *bounds)
     if x.dtype is not dt:
@@ -290,6 +292,27 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
 
 
 clip = clamp
+
+
+class ClampTensor(Function):
+    """``clamp`` with tensor bounds: the gradient goes to ``x`` where ``lo <= x <= hi`` and to
+    the bound that was applied elsewhere (``hi`` wins when ``lo > hi``, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo, hi)
+        k = x._device.kernels
+        return k.minimum(k.maximum(x._data, lo._data), hi._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        zero = scalar_tensor(0, g.dtype, g._device)
+        above = logical_or(x > hi, lo > hi)  # the output is hi wherever max(x, lo) > hi
+        below = logical_and(x < lo, logical_not(above))
+        inside = logical_not(logical_or(above, below))
+        return (Where.apply(inside, g, zero), Where.apply(below, g, zero),
+                Where.apply(above, g, zero))
 
 
 def clamp_min(x, min):  # noqa: A002
@@ -364,8 +387,8 @@ class Pow(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = g * b * a ** (b - 1)
+        if ctx.needs_input_grad[0]:  # 0 where the exponent is 0 (also at 0 ** 0)
+            ga = where(b == 0, 0.0, g * b * a ** (b - 1))
         if ctx.needs_input_grad[1]:
             zero = (a == 0) & (b >= 0)
             gb = where(zero, 0.0, g * ctx.output * log(where(zero, 1.0, a)))

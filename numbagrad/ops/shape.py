@@ -357,7 +357,34 @@ def _normalize_index(x, idx):
 
 
 def _reword(e: IndexError) -> IndexError:
-    return IndexError(str(e).replace("axis", "dimension"))
+    msg = str(e)
+    if msg.startswith("too many indices"):
+        import re
+
+        m = re.search(r"array is (\d+)-dimensional", msg)
+        if m:
+            return IndexError(f"too many indices for tensor of dimension {m.group(1)}")
+    return IndexError(msg.replace("axis", "dimension"))
+
+
+def _split_int_index(nidx):
+    """PyTorch applies integer indices before advanced ones (numpy broadcasts them
+    together, which moves dimensions differently). Split ``x[i, :, [0, 3]]`` into a basic
+    step ``x[i, :, :]`` and an advanced step ``[:, [0, 3]]``."""
+    first, second = [], []
+    for i in nidx:
+        if isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            first.append(i)
+        elif i is None or i is Ellipsis:
+            first.append(i)
+            second.append(slice(None) if i is None else i)
+        elif isinstance(i, np.ndarray) and i.dtype == np.bool_ and i.ndim > 0:
+            first.extend([slice(None)] * i.ndim)
+            second.append(i)
+        else:
+            first.append(slice(None))
+            second.append(i)
+    return tuple(first), tuple(second)
 
 
 def getitem(x: Tensor, idx) -> Tensor:
@@ -372,6 +399,15 @@ def getitem(x: Tensor, idx) -> Tensor:
         except IndexError as e:
             raise _reword(e) from None
         return BasicIndex.apply(x, nidx)
+    if any(isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+           for i in nidx):
+        first, second = _split_int_index(nidx)
+        try:
+            np.empty(x._data.shape, np.bool_)[first]
+        except IndexError as e:
+            raise _reword(e) from None
+        x = BasicIndex.apply(x, first)
+        nidx = second
     try:
         pos = np.arange(x.numel(), dtype=np.int64).reshape(x._data.shape)[nidx]
     except IndexError as e:
@@ -381,9 +417,14 @@ def getitem(x: Tensor, idx) -> Tensor:
 
 
 def _check_inplace(x: Tensor, op: str):
-    if _state.enabled and x._requires_grad and x.grad_fn is None:
-        raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
-                           "in-place operation.")
+    if _state.enabled and x._requires_grad:
+        if x.grad_fn is None:
+            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        b = x._base
+        if b is not None and b._requires_grad and b.grad_fn is None:
+            raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being "
+                               "used in an in-place operation.")
     st = x._data.strides
     if any(s == 0 and n > 1 for s, n in zip(st, x._data.shape)):
         raise RuntimeError(f"{op}: unsupported operation: more than one element of the "
