@@ -145,6 +145,29 @@ def identity_b(g, s, p0, p1):
     return g
 
 
+def leaky_relu_f(x, slope, p1):
+    return x if x > 0 else x * slope
+
+
+def leaky_relu_b(g, x, slope, p1):  # s = x
+    return g if x > 0 else g * slope
+
+
+_INV_SQRT2 = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def gelu_f(x, p0, p1):
+    r""":math:`x\,\Phi(x)` with the exact normal CDF."""
+    return 0.5 * x * (1.0 + math.erf(x * _INV_SQRT2))
+
+
+def gelu_b(g, x, p0, p1):  # s = x;  d/dx = Phi(x) + x phi(x)
+    cdf = 0.5 * (1.0 + math.erf(x * _INV_SQRT2))
+    pdf = _INV_SQRT_2PI * math.exp(-0.5 * x * x)
+    return g * (cdf + x * pdf)
+
+
 def floor_f(x, p0, p1):
     return math.floor(x)
 
@@ -261,6 +284,7 @@ UNARY = {
     "exp": "y", "log": "x", "sqrt": "y", "abs": "x", "sin": "x", "cos": "x",
     "tanh": "y", "sigmoid": "y", "relu": "y", "neg": "", "clamp": "x",
     "pow_scalar": "x", "rpow_scalar": "y", "identity": "", "sign": "", "floor": "",
+    "leaky_relu": "x", "gelu": "x",
 }
 BINARY = (
     "add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "maximum", "minimum",

@@ -65,6 +65,8 @@ from .ops import (  # noqa: E402,F401
 )
 from .tensor import Size, Tensor  # noqa: E402
 
+from . import nn  # noqa: E402  (after Tensor: layers build on it)
+
 float = float32  # noqa: A001
 double = float64
 long = int64

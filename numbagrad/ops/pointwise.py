@@ -167,12 +167,17 @@ SECOND = {
     "sigmoid": lambda gg, g, y, p0, p1: (gg * g) * (1 - 2 * y),
     "pow_scalar": _pow_second,
     "rpow_scalar": lambda gg, g, y, c, p1: (gg * g) * math.log(c),
+    # d/dx [g (Phi(x) + x phi(x))] = g phi(x) (2 - x^2)
+    "gelu": lambda gg, g, x, p0, p1: (gg * g) * (-0.5 * x * x).exp() * 0.3989422804014327
+    * (2 - x * x),
 }
 
 _SAVES = {"exp": "y", "log": "x", "sqrt": "y", "abs": "x", "sin": "x", "cos": "x",
           "tanh": "y", "sigmoid": "y", "relu": "y", "neg": "", "clamp": "x",
-          "pow_scalar": "x", "rpow_scalar": "y", "sign": "", "floor": ""}
-_CLASS_NAMES = {"pow_scalar": "Pow", "rpow_scalar": "Pow", "clamp": "Clamp"}
+          "pow_scalar": "x", "rpow_scalar": "y", "sign": "", "floor": "",
+          "leaky_relu": "x", "gelu": "x"}
+_CLASS_NAMES = {"pow_scalar": "Pow", "rpow_scalar": "Pow", "clamp": "Clamp",
+                "leaky_relu": "LeakyRelu", "gelu": "Gelu"}
 
 
 def _make_unary(kname):
@@ -227,6 +232,22 @@ def relu(x: Tensor) -> Tensor:
     if x.dtype is dtypes.bool_:
         raise RuntimeError("relu: not implemented for bool tensors")
     return UNARY_FUNCTIONS["relu"].apply(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    r""":math:`x` for :math:`x > 0`, else :math:`\alpha x`."""
+    return UNARY_FUNCTIONS["leaky_relu"].apply(_float_input(x, "leaky_relu"), negative_slope)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    r""":math:`x\,\Phi(x)` (``approximate='tanh'``: the tanh approximation)."""
+    x = _float_input(x, "gelu")
+    if approximate == "tanh":
+        c = 0.7978845608028654
+        return 0.5 * x * (1 + tanh(c * (x + 0.044715 * x ** 3)))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return UNARY_FUNCTIONS["gelu"].apply(x)
 
 
 def neg(x: Tensor) -> Tensor:
