@@ -1,7 +1,12 @@
 """Layers, losses and the Module system (``numbagrad.nn``), with PyTorch's names."""
 from . import functional, init
+from .conv import *
+from .dropout import *
 from .layers import (
     GELU, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh,
 )
+from .loss import *
 from .module import Module, ModuleDict, ModuleList, Sequential
+from .normalization import *
 from .parameter import Parameter
+from .sparse import *
