@@ -65,7 +65,7 @@ from .ops import (  # noqa: E402,F401
 )
 from .tensor import Size, Tensor  # noqa: E402
 
-from . import nn  # noqa: E402  (after Tensor: layers build on it)
+from . import nn, optim  # noqa: E402  (after Tensor: layers build on it)
 
 float = float32  # noqa: A001
 double = float64
