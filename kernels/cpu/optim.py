@@ -13,7 +13,8 @@ adds it to the gradient:
   :math:`1 - \eta\lambda`).
 * RMSprop: :math:`s \leftarrow \alpha s + (1-\alpha) g^2`, :math:`p \leftarrow p - \eta\,
   g / (\sqrt{s - \bar g^2} + \epsilon)` (centered) with optional momentum.
-* Adagrad: :math:`s \leftarrow s + g^2`, :math:`p \leftarrow p - \eta_t\, g / (\sqrt{s} + \epsilon)`.
+* Adagrad: :math:`s \leftarrow s + g^2`,
+  :math:`p \leftarrow p - \eta_t\, g / (\sqrt{s} + \epsilon)`.
 
 Hyper-parameters arrive already cast to the parameter's dtype, so a float32 update stays in
 float32 arithmetic.
