@@ -62,6 +62,16 @@ def _binary_flat(a, b, out):
         out[i] = _f(a[i], b[i])
 
 
+def _binary_scalar_right(a, s, out):
+    for i in prange(out.size):
+        out[i] = _f(a[i], s)
+
+
+def _binary_scalar_left(s, b, out):
+    for i in prange(out.size):
+        out[i] = _f(s, b[i])
+
+
 def _binary_strided(a, sa, b, sb, shape, out, chunk):
     nd = shape.size
     inner = shape[nd - 1]
@@ -254,7 +264,7 @@ def _backward_launcher(name, kflat):
     return launch
 
 
-def _binary_launcher(name, kflat, kstrided, out_dtype=None):
+def _binary_launcher(name, kflat, kstrided, kright, kleft, out_dtype=None):
     def launch(a, b, out=None):
         """Elementwise op with numpy broadcasting. ``a`` and ``b`` share a dtype."""
         shape = layout.broadcast_shapes(a.shape, b.shape)
@@ -265,10 +275,16 @@ def _binary_launcher(name, kflat, kstrided, out_dtype=None):
         n = out.size
         if n == 0:
             return out
-        if (a.shape == b.shape and a.flags.c_contiguous and b.flags.c_contiguous
-                and out.flags.c_contiguous):
-            kflat.pick(n)(a.reshape(-1), b.reshape(-1), out.reshape(-1))
-            return out
+        if out.flags.c_contiguous:
+            if a.shape == b.shape and a.flags.c_contiguous and b.flags.c_contiguous:
+                kflat.pick(n)(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+                return out
+            if b.size == 1 and a.shape == shape and a.flags.c_contiguous:
+                kright.pick(n)(a.reshape(-1), b.reshape(-1)[0], out.reshape(-1))
+                return out
+            if a.size == 1 and b.shape == shape and b.flags.c_contiguous:
+                kleft.pick(n)(a.reshape(-1)[0], b.reshape(-1), out.reshape(-1))
+                return out
         sa = layout.broadcast_strides(a.shape, layout.element_strides(a), shape)
         sb = layout.broadcast_strides(b.shape, layout.element_strides(b), shape)
         cshape, (sa, sb) = layout.coalesce(shape, [sa, sb])
@@ -359,6 +375,8 @@ for _name in BINARY_NAMES:
     _fj = {"_f": njit(**_inline)(getattr(scalar, f"{_name}_f"))}
     globals()[_name] = _binary_launcher(_name, Kernel(_binary_flat, _name, _fj),
                                         Kernel(_binary_strided, _name, _fj),
+                                        Kernel(_binary_scalar_right, _name, _fj),
+                                        Kernel(_binary_scalar_left, _name, _fj),
                                         np.dtype(np.bool_) if _name in _COMPARE else None)
     __all__.append(_name)
 
