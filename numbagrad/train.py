@@ -42,7 +42,7 @@ def make_model(kind: str) -> nn.Module:
 
 
 def load_data(seed: int):
-    """(x_train, y_train, x_test, y_test): images as (N, 1, 8, 8) float32 in [0, 1]."""
+    """(x_train, x_test, y_train, y_test): images as (N, 1, 8, 8) float32 in [0, 1]."""
     x, y = ng.datasets.load_digits()
     x = (x / 16.0).reshape(-1, 1, 8, 8)
     return ng.datasets.train_test_split(x, y, test_size=0.2, seed=seed, stratify=True)
@@ -71,7 +71,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", default=None,
                    help="checkpoint file (default: numbagrad-digits-<model>.ckpt)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint (keep --epochs as in the first run: the "
+                        "cosine learning-rate schedule spans the original number of epochs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.epochs is None:
@@ -84,7 +86,7 @@ def parse_args(argv=None):
 def main(argv=None) -> float:
     args = parse_args(argv)
     ng.manual_seed(args.seed)
-    x_train, y_train, x_test, y_test = load_data(args.seed)
+    x_train, x_test, y_train, y_test = load_data(args.seed)
     model = make_model(args.model)
     opt = ng.optim.Adam(model.parameters(), lr=args.lr)
     sched = ng.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)

@@ -409,11 +409,36 @@ def getitem(x: Tensor, idx) -> Tensor:
         x = BasicIndex.apply(x, first)
         nidx = second
     try:
-        pos = np.arange(x.numel(), dtype=np.int64).reshape(x._data.shape)[nidx]
+        pos = _select_offsets(x._data.shape, _c_strides(x._data.shape), nidx)
     except IndexError as e:
         raise _reword(e) from None
-    pos = np.require(pos, requirements='C')  # keeps a 0-d result 0-d
     return Gather.apply(x, pos)
+
+
+def _c_strides(shape):
+    st = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        st[d] = st[d + 1] * shape[d + 1]
+    return st
+
+
+def _select_offsets(shape, strides, nidx):
+    """Element offsets ``sum_d i_d * strides[d]`` of the elements ``nidx`` selects.
+
+    Each dimension's coordinate is a zero-stride view of ``arange(n_d) * stride_d`` over
+    the whole shape; indexing those views costs the size of the result, not of the
+    tensor (numpy also range-checks the indices here)."""
+    if not shape:
+        return np.require(np.zeros((), np.int64)[nidx], requirements="C")
+    pos = None
+    for d, n in enumerate(shape):
+        base = np.arange(n, dtype=np.int64) * strides[d]
+        st = [0] * len(shape)
+        st[d] = base.itemsize
+        sel = np.lib.stride_tricks.as_strided(base, shape=shape, strides=st,
+                                              writeable=False)[nidx]
+        pos = sel if pos is None else pos + sel
+    return np.require(pos, requirements="C")  # keeps a 0-d result 0-d
 
 
 def _check_inplace(x: Tensor, op: str):
@@ -463,7 +488,9 @@ def setitem(x: Tensor, idx, value) -> None:
                                    f"result of shape {fmt_shape(target.shape)}")
             k.copy(target, v)
         else:
-            offs = _memory_offsets(x._data)[nidx]
+            arr = x._data
+            offs = _select_offsets(arr.shape, [st // arr.itemsize for st in arr.strides],
+                                   nidx)
             if layout.broadcast_shapes(v.shape, offs.shape) != offs.shape:
                 raise RuntimeError(f"setitem: shape mismatch: value tensor of shape "
                                    f"{fmt_shape(v.shape)} cannot be broadcast to indexing "
@@ -474,17 +501,6 @@ def setitem(x: Tensor, idx, value) -> None:
     except IndexError as e:
         raise _reword(e) from None
     x._version[0] += 1
-
-
-def _memory_offsets(arr):
-    """Element offsets from ``arr``'s first element, in ``arr``'s shape."""
-    offs = np.zeros(arr.shape, np.int64)
-    item = arr.itemsize
-    for d, (n, s) in enumerate(zip(arr.shape, arr.strides)):
-        sh = [1] * arr.ndim
-        sh[d] = n
-        offs += (np.arange(n, dtype=np.int64) * (s // item)).reshape(sh)
-    return offs
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
