@@ -53,9 +53,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         if arr.dtype == object:
             raise TypeError("tensor(): data must be numbers or (nested) lists of numbers of a "
                             "regular shape")
-        if arr.dtype.kind == "f" and not _is_np_typed(data):
+        if dtype is None and arr.dtype.kind == "f" and not _is_np_typed(data):
             arr = arr.astype(dtypes.get_default_dtype().np)
-        elif arr.dtype.kind in "iu" and not _is_np_typed(data):
+        elif dtype is None and arr.dtype.kind in "iu" and not _is_np_typed(data):
             arr = arr.astype(np.int64)
         elif arr.dtype.kind == "U" or arr.dtype.kind == "S":
             raise TypeError("tensor(): new(): invalid data type 'str'")

@@ -291,15 +291,16 @@ class Module:
     # ---- device and dtype ----
 
     def _apply_tensors(self, fn) -> Module:
+        """Convert every parameter in place (the Parameter objects stay the same, so an
+        optimizer built before ``to()`` keeps working) and replace every buffer."""
         for m in self.modules():
-            for name, p in m._parameters.items():
+            for p in m._parameters.values():
                 if p is not None:
-                    new = fn(p)
-                    if new is not p:
-                        q = Parameter(new.detach(), p.requires_grad)
-                        if p.grad is not None:
-                            q._grad = fn(p.grad)
-                        m._parameters[name] = q
+                    new = fn(p.detach())
+                    if new._data is not p._data:
+                        p.data = new
+                        if p._grad is not None:
+                            p._grad = fn(p._grad)
             for name, b in m._buffers.items():
                 if b is not None:
                     m._buffers[name] = fn(b)
