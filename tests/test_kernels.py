@@ -5,12 +5,12 @@ enough (>= kernels.cpu._jit.PARALLEL_MIN elements) to take the threaded ones.
 """
 import numpy as np
 import pytest
-from numbagrad.kernels import cpu as K
-from numbagrad.kernels import layout
-from numbagrad.kernels.cpu import _jit
 
 import numbagrad
 from numbagrad import kernels
+from numbagrad.kernels import cpu as K
+from numbagrad.kernels import layout
+from numbagrad.kernels.cpu import _jit
 
 N = _jit.PARALLEL_MIN  # first size that runs threaded
 rng = np.random.default_rng(0)

@@ -1,0 +1,1 @@
+"""Benchmarks of numbagrad against PyTorch CPU (``python -m benchmarks.cpu``)."""

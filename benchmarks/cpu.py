@@ -1,0 +1,286 @@
+"""CPU benchmark: numbagrad against PyTorch eager, measured in one process.
+
+    python -m benchmarks.cpu [--quick] [--only NAME ...]
+
+Each workload is built for both libraries from the same initial weights and data, warmed
+up, then timed in alternating blocks of steps (numbagrad block, torch block, ...); the
+table reports the median time per step of each library and the ratio numbagrad/torch.
+Peak memory of a training step is measured in a fresh subprocess per library and
+workload (resident-set high-water mark during the steps, minus the level before them).
+
+glibc's default malloc returns large blocks to the OS after every step, which makes torch
+take hundreds of page faults per step; like the design notes advise, the benchmark runs
+with ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` raised so both libraries
+run at their best (it re-executes itself with them set).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "2147483648"}
+
+
+# ---------------------------------------------------------------- workloads
+
+
+
+WORKLOADS = {
+    "mlp_784_256_10_adam_b128": dict(kind="mlp", sizes=(784, 256, 10), batch=128,
+                                     opt="adam"),
+    "mlp_784_1024_1024_10_sgdm_b512": dict(kind="mlp", sizes=(784, 1024, 1024, 10),
+                                           batch=512, opt="sgdm"),
+    "cnn_28x28_sgd_b128": dict(kind="cnn", batch=128, opt="sgd"),
+}
+
+
+def build(lib: str, spec: dict, seed: int = 0):
+    """(step function, description) for ``lib`` in {'numbagrad', 'torch'}."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if lib == "numbagrad":
+        import numbagrad as T
+        from numbagrad import nn
+    else:
+        import torch as T
+        from torch import nn
+    if spec["kind"] == "mlp":
+        layers = []
+        sizes = spec["sizes"]
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        model = nn.Sequential(*layers)
+        x = rng.standard_normal((spec["batch"], sizes[0])).astype(np.float32)
+    else:
+        model = nn.Sequential(
+            nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(32 * 5 * 5, 10))
+        x = rng.standard_normal((spec["batch"], 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, spec["batch"])
+    # the same initial weights for both libraries
+    for p in model.parameters():
+        w = rng.standard_normal(tuple(p.shape)).astype(np.float32) * 0.05
+        with T.no_grad():
+            p.copy_(T.tensor(w))
+    xt, yt = T.tensor(x), T.tensor(y)
+    if spec["opt"] == "adam":
+        opt = T.optim.Adam(model.parameters(), lr=1e-3)
+    elif spec["opt"] == "sgdm":
+        opt = T.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+    else:
+        opt = T.optim.SGD(model.parameters(), lr=1e-2)
+    ce = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = ce(model(xt), yt)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def time_pair(fa, fb, warmup=10, blocks=15, per_block=10):
+    """Median seconds per call of ``fa`` and ``fb``, timed in alternating blocks."""
+    for _ in range(warmup):
+        fa()
+        fb()
+    ta, tb = [], []
+    for _ in range(blocks):
+        for f, out in ((fa, ta), (fb, tb)):
+            t0 = time.perf_counter()
+            for _ in range(per_block):
+                f()
+            out.append((time.perf_counter() - t0) / per_block)
+    return statistics.median(ta), statistics.median(tb)
+
+
+# ---------------------------------------------------------------- micro benchmarks
+
+
+def small_op(lib):
+    if lib == "numbagrad":
+        import numbagrad as T
+    else:
+        import torch as T
+    a = T.ones(4, 4, requires_grad=True)
+    b = T.ones(4, 4, requires_grad=True)
+    return lambda: a * b
+
+
+def bandwidth(quick):
+    """(name, numbagrad GB/s, numpy GB/s) for add and sum of 16M float32."""
+    import numpy as np
+
+    from numbagrad.kernels import cpu as K
+
+    n = (1 << 22) if quick else (1 << 24)
+    x = np.random.rand(n).astype(np.float32)
+    y = np.random.rand(n).astype(np.float32)
+    out = np.empty_like(x)
+    rows = []
+    t_ng, t_np = time_pair(lambda: K.add(x, y, out=out), lambda: np.add(x, y, out=out),
+                           warmup=3, blocks=7, per_block=5)
+    rows.append(("add 16M f32 (GB/s)", 3 * x.nbytes / t_ng / 1e9, 3 * x.nbytes / t_np / 1e9))
+    t_ng, t_np = time_pair(lambda: K.sum(x), lambda: x.sum(), warmup=3, blocks=7, per_block=5)
+    rows.append(("sum 16M f32 (GB/s)", x.nbytes / t_ng / 1e9, x.nbytes / t_np / 1e9))
+    m = 512 if quick else 1024
+    a = np.random.rand(m, m).astype(np.float32)
+    b = np.random.rand(m, m).astype(np.float32)
+    c = np.empty((m, m), np.float32)
+    t_ng, t_np = time_pair(lambda: K.matmul(a, b, c), lambda: np.matmul(a, b, out=c),
+                           warmup=2, blocks=5, per_block=3)
+    rows.append((f"GEMM {m}^3 f32 (GFLOP/s)", 2 * m ** 3 / t_ng / 1e9, 2 * m ** 3 / t_np / 1e9))
+    return rows
+
+
+# ---------------------------------------------------------------- subprocess probes
+
+_MEM_PROBE = r"""
+import json, sys
+sys.path.insert(0, {root!r})
+from benchmarks.cpu import build, WORKLOADS
+def rss(field):
+    for line in open('/proc/self/status'):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+step = build({lib!r}, WORKLOADS[{name!r}])
+for _ in range(3):
+    step()
+open('/proc/self/clear_refs', 'w').write('5')
+base = rss('VmRSS:')
+for _ in range(5):
+    step()
+print(json.dumps((rss('VmHWM:') - base, base)))
+"""
+
+_COLD_PROBE = r"""
+import time
+t0 = time.perf_counter()
+import sys
+sys.path.insert(0, {root!r})
+from benchmarks.cpu import build, WORKLOADS
+step = build('numbagrad', WORKLOADS['mlp_784_256_10_adam_b128'])
+step()
+print(time.perf_counter() - t0)
+"""
+
+
+def _root():
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def peak_memory(lib, name):
+    code = _MEM_PROBE.format(root=_root(), lib=lib, name=name)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, **ENV}, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])[0]
+
+
+def cold_start():
+    """(seconds with an empty kernel cache, seconds with a warm one)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, **ENV, "NUMBA_CACHE_DIR": cache}
+        code = _COLD_PROBE.format(root=_root())
+        run = lambda: float(subprocess.run([sys.executable, "-c", code], env=env,  # noqa: E731
+                                           capture_output=True, text=True,
+                                           check=True).stdout.split()[-1])
+        cold = run()
+        warm = min(run() for _ in range(2))
+    return cold, warm
+
+
+# ---------------------------------------------------------------- main
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import numba
+    import numpy
+    import torch
+
+    import numbagrad
+    return (f"{cpu}, {os.cpu_count()} logical cores; Python {platform.python_version()}, "
+            f"numba {numba.__version__}, numpy {numpy.__version__}, torch {torch.__version__}"
+            f", threading layer {numbagrad._threading.LAYER}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer repetitions, smaller arrays")
+    p.add_argument("--only", nargs="*", default=None,
+                   help="subset: mlp cnn overhead bandwidth coldstart scaling memory")
+    args = p.parse_args(argv)
+    if any(os.environ.get(k) != v for k, v in ENV.items()):
+        os.execve(sys.executable, [sys.executable, "-m", "benchmarks.cpu", *sys.argv[1:]],
+                  {**os.environ, **ENV})
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    want = set(args.only or ["mlp", "cnn", "overhead", "bandwidth", "coldstart", "scaling",
+                             "memory"])
+    print(machine())
+    rows = []
+    blocks = 7 if args.quick else 15
+    for name, spec in WORKLOADS.items():
+        if spec["kind"] not in want:
+            continue
+        a, b = build("numbagrad", spec), build("torch", spec)
+        t_ng, t_t = time_pair(a, b, blocks=blocks)
+        rows.append((f"{name} (ms/step)", t_ng * 1e3, t_t * 1e3, t_ng / t_t))
+        print(f"  {rows[-1][0]:44s} {rows[-1][1]:9.3f} {rows[-1][2]:9.3f} {rows[-1][3]:6.2f}",
+              flush=True)
+    if "overhead" in want:
+        t_ng, t_t = time_pair(small_op("numbagrad"), small_op("torch"), warmup=200,
+                              blocks=blocks, per_block=2000)
+        rows.append(("4x4 mul with grad recorded (us)", t_ng * 1e6, t_t * 1e6, t_ng / t_t))
+    if "bandwidth" in want:
+        for label, ng_v, np_v in bandwidth(args.quick):
+            rows.append((label + " vs numpy", ng_v, np_v, ng_v / np_v))
+    if "scaling" in want:
+        for batch in (32, 128, 512, 2048):
+            spec = dict(WORKLOADS["mlp_784_256_10_adam_b128"], batch=batch)
+            t_ng, t_t = time_pair(build("numbagrad", spec), build("torch", spec),
+                                  blocks=max(5, blocks // 2))
+            rows.append((f"mlp b{batch} (us/sample)", t_ng / batch * 1e6, t_t / batch * 1e6,
+                         t_ng / t_t))
+    if "memory" in want:
+        for name in WORKLOADS:
+            m_ng, m_t = peak_memory("numbagrad", name), peak_memory("torch", name)
+            rows.append((f"{name} peak step memory (MB)", m_ng / 1e6, m_t / 1e6,
+                         m_ng / max(m_t, 1)))
+    if "coldstart" in want:
+        cold, warm = cold_start()
+        rows.append(("cold start to 1st MLP step, empty cache (s)", cold, float("nan"),
+                     float("nan")))
+        rows.append(("cold start to 1st MLP step, warm cache (s)", warm, float("nan"),
+                     float("nan")))
+    print()
+    print(f"| {'workload':48s} | {'numbagrad':>10s} | {'reference':>10s} | {'ratio':>6s} |")
+    print(f"|{'-' * 50}|{'-' * 12}|{'-' * 12}|{'-' * 8}|")
+    for label, a, b, r in rows:
+        print(f"| {label:48s} | {a:10.3f} | {b:10.3f} | {r:6.2f} |")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
