@@ -99,8 +99,13 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype.name}, not float64; "
                           "the check is likely to fail from rounding alone.", stacklevel=2)
     ana = _analytical(func, inputs, diff_idx)
+    if not ana or not ana[0]:
+        raise ValueError("gradcheck: the function returned no floating-point output to check")
     for a, i in enumerate(diff_idx):
         num = _numerical(func, inputs, i, eps)
+        if len(num) != len(ana[a]):
+            raise GradcheckError(f"gradcheck: the function returned {len(num)} outputs under "
+                                 f"no_grad but {len(ana[a])} with grad enabled")
         for k, (n, an) in enumerate(zip(num, ana[a])):
             if not np.allclose(an, n, rtol=rtol, atol=atol, equal_nan=True):
                 bad = np.unravel_index(np.argmax(np.abs(an - n)), n.shape)
@@ -135,13 +140,18 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
 
     def first_grads(*args):
+        # gradcheck evaluates this under no_grad for its finite differences; the first
+        # derivatives still need a graph of the function, so grad is switched back on
+        from .grad_mode import enable_grad
+
         xs, vs = args[:n_in], args[n_in:]
-        os_ = _outputs(func, xs)
-        pairs = [(o, v) for o, v in zip(os_, vs) if o.requires_grad]
-        gs = autograd.grad([p[0] for p in pairs], [xs[i] for i in diff_idx],
-                           grad_outputs=[p[1] for p in pairs], create_graph=True,
-                           allow_unused=True)
-        return tuple(g for g in gs if g is not None)
+        with enable_grad():
+            os_ = _outputs(func, xs)
+            pairs = [(o, v) for o, v in zip(os_, vs) if o.requires_grad]
+            gs = autograd.grad([p[0] for p in pairs], [xs[i] for i in diff_idx],
+                               grad_outputs=[p[1] for p in pairs], create_graph=True,
+                               allow_unused=True, materialize_grads=True)
+        return gs
 
     return gradcheck(first_grads, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)
