@@ -182,8 +182,8 @@ class AccumulateGrad:
             if create_graph:
                 v._grad = g
             else:  # a private copy: the same array may also flow to other leaves
-                k = v._device.kernels
-                v._grad = Tensor._make(k.copy(k.empty_like(g._data), g._data), device=v._device)
+                v._grad = Tensor._make(v._device.kernels.identity_forward(g._data),
+                                       device=v._device)
         elif create_graph or v._grad._requires_grad:
             v._grad = v._grad + g
         else:
