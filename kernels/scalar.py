@@ -33,6 +33,22 @@ def log_b(g, x, p0, p1):  # s = x
     return g / x
 
 
+def log1p_f(x, p0, p1):
+    return math.log1p(x) if x > -1 else (-math.inf if x == -1 else math.nan)
+
+
+def log1p_b(g, x, p0, p1):  # s = x
+    return g / (x + 1)
+
+
+def expm1_f(x, p0, p1):
+    return math.expm1(x)
+
+
+def expm1_b(g, y, p0, p1):  # s = y;  d/dx (e^x - 1) = y + 1
+    return g * (y + 1)
+
+
 def sqrt_f(x, p0, p1):
     return math.sqrt(x) if x >= 0 else math.nan
 
@@ -281,7 +297,8 @@ def bitwise_xor_f(a, b):
 # The op tables the device factories iterate over. For unary ops the tag says which
 # value the backward reads: "x" (the input), "y" (the output) or "" (neither).
 UNARY = {
-    "exp": "y", "log": "x", "sqrt": "y", "abs": "x", "sin": "x", "cos": "x",
+    "exp": "y", "log": "x", "log1p": "x", "expm1": "y",
+    "sqrt": "y", "abs": "x", "sin": "x", "cos": "x",
     "tanh": "y", "sigmoid": "y", "relu": "y", "neg": "", "clamp": "x",
     "pow_scalar": "x", "rpow_scalar": "y", "identity": "", "sign": "", "floor": "",
     "leaky_relu": "x", "gelu": "x",

@@ -13,6 +13,7 @@ _configure_threads()
 
 from . import autograd, dtypes  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .autograd.grad_mode import inference_mode  # noqa: E402
 from .backend import device  # noqa: E402
 from .creation import (  # noqa: E402
     arange,

@@ -551,7 +551,8 @@ def _method(name, fn_name=None):
 
 
 _METHODS = (
-    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "sin", "cos",
+    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "expm1", "sqrt", "abs",
+    "sin", "cos",
     "tanh", "sigmoid", "relu", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
     "minimum", "eq", "ne", "lt", "le", "gt", "ge", "sign", "square", "reciprocal", "rsqrt",
     "logical_and", "logical_or", "logical_not", "matmul", "mm", "sum", "mean", "max", "min",

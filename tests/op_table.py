@@ -464,6 +464,13 @@ add(
            (A(*S),), alt=lambda x: ng.contiguous(x.transpose(0, 1))),
     OpInfo("clone", lambda x: x.clone(), lambda x: x.copy(), (A(*S),),
            alt=lambda x: ng.clone(x)),
+    OpInfo("log1p", ng.log1p, np.log1p, (A(*S, d="positive"),), alt=lambda x: x.log1p()),
+    OpInfo("expm1", ng.expm1, np.expm1, (A(*S),), alt=lambda x: x.expm1()),
+    OpInfo("softplus", ng.softplus, lambda x: np.log1p(np.exp(x)), (A(*S),),
+           alt=lambda x: ng.nn.functional.softplus(x)),
+    OpInfo("softplus_beta_threshold", lambda x: ng.softplus(x, 2.0, 1.0),
+           lambda x: np.where(2 * x > 1, x, np.log1p(np.exp(2 * x)) / 2),
+           (A(*S, d="distinct"),)),
     # ---- sorting, scans, gathers, norms, triangles
     OpInfo("norm", lambda x: x.norm(), lambda x: np.linalg.norm(x.ravel()), (A(*S),),
            alt=lambda x: ng.norm(x)),

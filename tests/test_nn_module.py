@@ -224,3 +224,20 @@ def test_clip_grad_norm_matches_torch(torch):
         assert n1.item() == pytest.approx(n2.item(), rel=1e-12)
         for p, tp in zip(ps, tps):
             np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-12)
+
+
+def test_one_hot_softplus_logsigmoid_inference_mode():
+    F = nn.functional
+    oh = F.one_hot(ng.tensor([0, 2, 1]), 4)
+    np.testing.assert_array_equal(oh.numpy(), np.eye(4, dtype=np.int64)[[0, 2, 1]])
+    assert F.one_hot(ng.tensor([[1], [3]])).shape == (2, 1, 4)
+    with pytest.raises(RuntimeError, match="smaller than num_classes"):
+        F.one_hot(ng.tensor([5]), 3)
+    x = ng.tensor([-30.0, 0.0, 30.0], dtype=ng.float64)
+    np.testing.assert_allclose(nn.Softplus()(x).numpy(), np.log1p(np.exp([-30.0, 0.0, 30.0])))
+    np.testing.assert_allclose(nn.LogSigmoid()(x).numpy(), -np.log1p(np.exp([30.0, 0.0, -30.0])))
+    w = ng.ones(2, requires_grad=True)
+    with ng.inference_mode():
+        assert not (w * 2).requires_grad
+    with ng.inference_mode(False):
+        assert (w * 2).requires_grad

@@ -45,6 +45,30 @@ class no_grad(_GradMode):
     mode = False
 
 
+class inference_mode(_GradMode):
+    """Like ``no_grad`` (numbagrad has no separate kind of inference tensor);
+    ``inference_mode(False)`` leaves grad mode as it is."""
+
+    def __init__(self, mode: bool = True):
+        self.active = bool(mode)
+
+    def __enter__(self):
+        self._prev = _state.enabled
+        if self.active:
+            _state.enabled = False
+        return self
+
+    def __call__(self, fn):
+        active = self.active
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(active):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
 class enable_grad(_GradMode):
     """Turn recording back on inside a ``no_grad`` region."""
 

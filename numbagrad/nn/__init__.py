@@ -3,7 +3,8 @@ from . import functional, init, utils
 from .conv import *
 from .dropout import *
 from .layers import (
-    GELU, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh,
+    GELU, Flatten, Identity, LeakyReLU, Linear, LogSigmoid, LogSoftmax, ReLU, Sigmoid, Softmax,
+    Softplus, Tanh,
 )
 from .loss import *
 from .module import Module, ModuleDict, ModuleList, Sequential

@@ -5,9 +5,9 @@ from .linalg import dot, matmul, mm
 from .pointwise import (
     abs, add, allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, cast, clamp,
     clamp_max, clamp_min, clip, cos, div, eq, exp, floor, floor_divide, ge, gt, isclose, isnan,
-    gelu, le, leaky_relu, log, logical_and, logical_not, logical_or, logical_xor, lt,
+    expm1, gelu, le, leaky_relu, log, log1p, logical_and, logical_not, logical_or, logical_xor, lt,
     masked_fill, maximum, minimum, mul, ne, neg, pow, reciprocal, relu, remainder, rsqrt,
-    sigmoid, sign, sin, sqrt, square, sub, tanh, where,
+    sigmoid, sign, sin, softplus, sqrt, square, sub, tanh, where,
 )
 from .reduction import (
     all, amax, amin, any, argmax, argmin, argsort, cumsum, log_softmax, logsumexp, max, mean,

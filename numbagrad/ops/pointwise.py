@@ -160,6 +160,8 @@ def _pow_second(gg, g, x, p, _):
 SECOND = {
     "exp": lambda gg, g, y, p0, p1: gg * g,
     "log": lambda gg, g, x, p0, p1: -(gg * g) / (x * x),
+    "log1p": lambda gg, g, x, p0, p1: -(gg * g) / ((x + 1) * (x + 1)),
+    "expm1": lambda gg, g, y, p0, p1: gg * g,
     "sqrt": lambda gg, g, y, p0, p1: -(gg * g) / (2 * y * y),
     "sin": lambda gg, g, x, p0, p1: -(gg * g) * x.sin(),
     "cos": lambda gg, g, x, p0, p1: -(gg * g) * x.cos(),
@@ -172,12 +174,12 @@ SECOND = {
     * (2 - x * x),
 }
 
-_SAVES = {"exp": "y", "log": "x", "sqrt": "y", "abs": "x", "sin": "x", "cos": "x",
-          "tanh": "y", "sigmoid": "y", "relu": "y", "neg": "", "clamp": "x",
+_SAVES = {"exp": "y", "log": "x", "log1p": "x", "expm1": "y", "sqrt": "y", "abs": "x",
+          "sin": "x", "cos": "x", "tanh": "y", "sigmoid": "y", "relu": "y", "neg": "", "clamp": "x",
           "pow_scalar": "x", "rpow_scalar": "y", "sign": "", "floor": "",
           "leaky_relu": "x", "gelu": "x"}
-_CLASS_NAMES = {"pow_scalar": "Pow", "rpow_scalar": "Pow", "clamp": "Clamp",
-                "leaky_relu": "LeakyRelu", "gelu": "Gelu"}
+_CLASS_NAMES = {"log1p": "Log1p", "expm1": "Expm1", "pow_scalar": "Pow", "rpow_scalar": "Pow",
+                "clamp": "Clamp", "leaky_relu": "LeakyRelu", "gelu": "Gelu"}
 
 
 def _make_unary(kname):
@@ -214,6 +216,8 @@ def _unary_float(kname):
 
 exp = _unary_float("exp")
 log = _unary_float("log")
+log1p = _unary_float("log1p")
+expm1 = _unary_float("expm1")
 sqrt = _unary_float("sqrt")
 sin = _unary_float("sin")
 cos = _unary_float("cos")
@@ -248,6 +252,15 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return UNARY_FUNCTIONS["gelu"].apply(x)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    r""":math:`\frac{1}{\beta}\log(1 + e^{\beta x})`, and :math:`x` itself where
+    :math:`\beta x > \mathrm{threshold}` (PyTorch's rule, which avoids overflow)."""
+    x = _float_input(x, "softplus")
+    bx = x * beta
+    big = bx > threshold
+    return where(big, x, log1p(exp(where(big, 0.0, bx))) / beta)
 
 
 def neg(x: Tensor) -> Tensor:
