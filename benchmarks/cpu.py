@@ -6,7 +6,8 @@ Each workload is built for both libraries from the same initial weights and data
 up, then timed in alternating blocks of steps (numbagrad block, torch block, ...); the
 table reports the median time per step of each library and the ratio numbagrad/torch.
 Peak memory of a training step is measured in a fresh subprocess per library and
-workload (resident-set high-water mark during the steps, minus the level before them).
+workload (resident-set high-water mark during the steps, minus the level before them,
+with malloc set to return every large block at once).
 
 glibc's default malloc returns large blocks to the OS after every step, which makes torch
 take hundreds of page faults per step; like the design notes advise, the benchmark runs
@@ -183,9 +184,13 @@ def _root():
 
 
 def peak_memory(lib, name):
+    """Extra resident memory at the peak of a training step. The probe runs with a small
+    fixed mmap threshold, so every large array is mapped when allocated and unmapped when
+    freed: the resident high-water mark then follows the live arrays, not malloc's cache."""
     code = _MEM_PROBE.format(root=_root(), lib=lib, name=name)
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, **ENV}, check=True).stdout
+                         env=env, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])[0]
 
 
