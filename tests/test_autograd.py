@@ -302,3 +302,23 @@ def test_gradcheck_catches_a_wrong_backward():
     with pytest.raises(autograd.GradcheckError, match="Jacobian mismatch"):
         autograd.gradcheck(Wrong.apply, (x,))
     assert autograd.gradcheck(Wrong.apply, (x,), raise_exception=False) is False
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative():
+    class CubeFirstOrderOnly(autograd.Function):
+        """Right first derivative, but its backward drops the path through x."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x._data ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x.detach() ** 2
+
+    x = t64(3)
+    assert autograd.gradcheck(CubeFirstOrderOnly.apply, (x,))
+    with pytest.raises(autograd.GradcheckError, match="Jacobian mismatch"):
+        autograd.gradgradcheck(CubeFirstOrderOnly.apply, (x,))
