@@ -94,3 +94,14 @@ def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in",
 def kaiming_normal_(t: Tensor, a: float = 0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu") -> Tensor:
     return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode)))
+
+
+def default_reset_(weight: Tensor, bias: Tensor | None = None) -> None:
+    r"""PyTorch's default for Linear and Conv layers: ``kaiming_uniform_(weight, a=sqrt(5))``,
+    which is :math:`U(-1/\sqrt{n_\mathrm{in}}, 1/\sqrt{n_\mathrm{in}})`, and the bias on
+    the same interval."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

@@ -429,30 +429,30 @@ class Pow(Function):
         return ga, gb
 
 
-class Maximum(Function):
+class _Extremum(Function):
+    """Elementwise maximum/minimum; ties split the gradient half and half."""
+
+    kname = ""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a._device.kernels.maximum(a._data, b._data)
+        return getattr(a._device.kernels, type(ctx).kname)(a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        w = cast(a > b, g.dtype) + cast(a == b, g.dtype) * 0.5  # ties split the gradient
+        wins = (a > b) if type(ctx).kname == "maximum" else (a < b)
+        w = cast(wins, g.dtype) + cast(a == b, g.dtype) * 0.5
         return g * w, g * (1 - w)
 
 
-class Minimum(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a._device.kernels.minimum(a._data, b._data)
+class Maximum(_Extremum):
+    kname = "maximum"
 
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        w = cast(a < b, g.dtype) + cast(a == b, g.dtype) * 0.5
-        return g * w, g * (1 - w)
+
+class Minimum(_Extremum):
+    kname = "minimum"
 
 
 def add(a, b, *, alpha=1) -> Tensor:

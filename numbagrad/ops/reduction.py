@@ -353,21 +353,22 @@ class Norm2(Function):
         return x * scale, None, None
 
 
-def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Largest values over ``dim`` (several dims allowed), ties share the gradient."""
-    dims = norm_dims(dim, x.ndim, "amax")
+def _reduce_extreme(x, dim, keepdim, pick, name):
+    dims = norm_dims(dim, x.ndim, name)
     out = x
     for d in sorted(dims, reverse=True):
-        out = max(out, d, keepdim=True).values
+        out = pick(out, d, keepdim=True).values
     return out if keepdim else out.reshape(_out_shape(x._data.shape, dims, False))
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Largest values over ``dim`` (several dims allowed), one ``max`` per dim."""
+    return _reduce_extreme(x, dim, keepdim, max, "amax")
 
 
 def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    dims = norm_dims(dim, x.ndim, "amin")
-    out = x
-    for d in sorted(dims, reverse=True):
-        out = min(out, d, keepdim=True).values
-    return out if keepdim else out.reshape(_out_shape(x._data.shape, dims, False))
+    """Smallest values over ``dim`` (several dims allowed), one ``min`` per dim."""
+    return _reduce_extreme(x, dim, keepdim, min, "amin")
 
 
 class CumSum(Function):
