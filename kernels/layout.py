@@ -67,6 +67,13 @@ def coalesce(shape: tuple, strides_list: list) -> tuple:
     return tuple(new_shape), new_strides
 
 
+def as_strided(arr, shape, strides):
+    """A view of ``arr`` with ``shape`` and byte ``strides`` (numpy or device array)."""
+    if isinstance(arr, np.ndarray):
+        return np.lib.stride_tricks.as_strided(arr, shape=shape, strides=strides)
+    return arr.as_strided(shape, strides)
+
+
 def flat_buffer(arr: np.ndarray) -> np.ndarray:
     """A 1-D view of the memory an array addresses, starting at its first element.
 
@@ -74,6 +81,8 @@ def flat_buffer(arr: np.ndarray) -> np.ndarray:
     first element to the last one the view can reach; strides must be non-negative (the
     tensor layer never makes negative strides).
     """
+    if not isinstance(arr, np.ndarray):
+        return arr.flat_buffer()
     if arr.flags.c_contiguous:
         return arr.reshape(-1)
     if arr.size == 0:

@@ -68,9 +68,48 @@ def _load_kernels(dev):
         from .kernels import cpu
 
         return cpu
-    raise RuntimeError(
-        f"numbagrad: device '{dev}' is not available: this build of numbagrad has no CUDA "
-        "backend. Use device='cpu'.")
+    reason = cuda_unavailable_reason()
+    if reason:
+        raise RuntimeError(f"numbagrad: device '{dev}' is not available: {reason}")
+    if dev.index >= _cuda_device_count():
+        raise RuntimeError(f"numbagrad: device '{dev}' is not available: found "
+                           f"{_cuda_device_count()} CUDA device(s)")
+    if dev.index != 0:
+        raise RuntimeError(f"numbagrad: device '{dev}': only cuda:0 is supported (one "
+                           "kernel stream and memory pool per process)")
+    from .kernels import cuda
+
+    return cuda
+
+
+_cuda_reason: list = []
+
+
+def cuda_unavailable_reason() -> str:
+    """Why the CUDA backend cannot be used here ('' when it can). Imports numba-cuda on
+    first call only: ``import numbagrad`` itself never touches CUDA."""
+    if not _cuda_reason:
+        try:
+            from .kernels.cuda import _runtime
+        except ImportError as e:
+            _cuda_reason.append(str(e))
+        else:
+            if _runtime.available():
+                _cuda_reason.append("")
+            else:
+                _cuda_reason.append(
+                    "no CUDA GPU was found (numba.cuda.is_available() is False). Set "
+                    "NUMBA_ENABLE_CUDASIM=1 before importing numbagrad to run the CUDA "
+                    "kernels on numba's CPU simulator")
+    return _cuda_reason[0]
+
+
+def _cuda_device_count() -> int:
+    from .kernels.cuda import _runtime
+
+    if _runtime.SIM:
+        return 1
+    return len(_runtime.cuda.gpus)
 
 
 CPU = device("cpu")

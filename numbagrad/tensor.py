@@ -195,7 +195,8 @@ class Tensor:
         return self._host().tolist()
 
     def _host(self) -> np.ndarray:
-        return self._data
+        """The data as a numpy array: the array itself on the CPU, a copy from a GPU."""
+        return self._device.kernels.to_host(self._data)
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         if self._requires_grad and not force:
@@ -205,6 +206,28 @@ class Tensor:
             raise TypeError(f"can't convert {self._device} device type tensor to numpy. Use "
                             "Tensor.cpu() to copy the tensor to host memory first.")
         return self._data
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule sharing this tensor's memory (``numbagrad.from_dlpack``)."""
+        if self._requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use "
+                               "tensor.detach()")
+        from .dlpack import to_dlpack
+
+        return to_dlpack(self)
+
+    def __dlpack_device__(self) -> tuple:
+        return (2, self._device.index or 0) if self._device.type == "cuda" else (1, 0)
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        if self._device.type != "cuda":
+            raise AttributeError(f"Can't get __cuda_array_interface__ on non-CUDA tensor "
+                                 f"(device {self._device})")
+        if self._requires_grad:
+            raise RuntimeError("Can't get __cuda_array_interface__ on a tensor that requires "
+                               "grad. Use tensor.detach() first.")
+        return self._data.__cuda_array_interface__
 
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()

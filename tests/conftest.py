@@ -4,6 +4,9 @@
   suite stays quick; ``HYPOTHESIS_PROFILE=thorough`` runs more.
 * ``torch``: PyTorch CPU is an optional oracle; tests that use the fixture are skipped
   when it is not installed.
+* ``tests/cuda`` runs in its own process (``tests/test_cuda_backend.py`` starts it), since
+  the CUDA simulator must be chosen before numba is imported; ``NUMBAGRAD_TEST_DEVICE=cuda``
+  makes the op table (``tests/test_ops.py``) run on the GPU in that process.
 """
 import os
 
@@ -15,6 +18,9 @@ settings.register_profile("default", deadline=None, max_examples=15,
 settings.register_profile("thorough", deadline=None, max_examples=200,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+if os.environ.get("NUMBAGRAD_CUDA_SUITE") != "1":
+    collect_ignore = ["cuda"]
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@ spelling (method vs function), ``gradcheck`` and ``gradgradcheck`` in float64, a
 broadcasting elementwise ops, forward and ``out.sum()`` gradients on random shapes."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -13,7 +15,7 @@ from op_table import IDX, KINK_X, KINK_Y, KINKS, OPS, Arg, sample, sum_to
 import numbagrad as ng
 from numbagrad.autograd import gradcheck, gradgradcheck
 
-DEVICES = ["cpu"]
+DEVICES = [os.environ.get("NUMBAGRAD_TEST_DEVICE", "cpu")]
 
 
 def _params(ops, dtypes=None):

@@ -48,6 +48,7 @@ class Function:
     save_output = False  # keep the output for backward (ctx.output)
     is_view = False      # forward returns a view of its first argument's memory
     has_extra = False    # forward returns (array, extra) and apply returns (Tensor, extra)
+    moves_device = False  # forward sets ctx.out_device: the output lives on another device
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -137,6 +138,8 @@ class Function:
         extra = None
         if cls.has_extra:
             data, extra = data
+        if cls.moves_device:
+            device = ctx.out_device
         base = args[0] if cls.is_view else None
         version = base._version if base is not None else None
         view_base = (base if base._base is None else base._base) if base is not None else None

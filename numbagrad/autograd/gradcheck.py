@@ -33,24 +33,37 @@ def _outputs(fn, inputs):
     return tuple(o for o in out if isinstance(o, Tensor) and o.dtype.is_floating_point)
 
 
+def _f64(t) -> np.ndarray:
+    return t._host().astype(np.float64).ravel()
+
+
+def _store(x, host: np.ndarray) -> None:
+    """Write the numpy array ``host`` into tensor ``x``'s memory, on any device."""
+    k = x._device.kernels
+    k.copy(x._data, k.from_host(host.reshape(x._data.shape)))
+
+
 def _numerical(fn, inputs, idx, eps):
     """Numerical Jacobian of every output w.r.t. input ``idx``: list of (n_in, n_out)."""
     from ..autograd import grad_mode
 
     x = inputs[idx]
-    flat = x._data.reshape(-1) if x._data.flags.c_contiguous else None
-    if flat is None:
+    if not x._data.flags.c_contiguous:
         raise ValueError("gradcheck: inputs must be contiguous")
+    flat = x._host().reshape(-1).copy()
     with grad_mode.no_grad():
         outs = _outputs(fn, inputs)
         jac = [np.zeros((x.numel(), o.numel())) for o in outs]
         for j in range(flat.size):
             orig = flat[j]
             flat[j] = orig + eps
-            plus = [o._data.astype(np.float64).ravel() for o in _outputs(fn, inputs)]
+            _store(x, flat)
+            plus = [_f64(o) for o in _outputs(fn, inputs)]
             flat[j] = orig - eps
-            minus = [o._data.astype(np.float64).ravel() for o in _outputs(fn, inputs)]
+            _store(x, flat)
+            minus = [_f64(o) for o in _outputs(fn, inputs)]
             flat[j] = orig
+            _store(x, flat)
             for k in range(len(outs)):
                 jac[k][j] = (plus[k] - minus[k]) / (2 * eps)
     return jac
@@ -59,7 +72,7 @@ def _numerical(fn, inputs, idx, eps):
 def _analytical(fn, inputs, diff_idx):
     """Analytical Jacobians: one backward per output element. [input][output] arrays."""
     from .. import autograd
-    from ..creation import zeros_like
+    from ..creation import tensor
 
     outs = _outputs(fn, inputs)
     diff = [inputs[i] for i in diff_idx]
@@ -68,13 +81,14 @@ def _analytical(fn, inputs, diff_idx):
         if not o.requires_grad:
             continue
         for m in range(o.numel()):
-            go = zeros_like(o)
-            go._data.reshape(-1)[m] = 1
+            onehot = np.zeros(o.numel(), o._data.dtype)
+            onehot[m] = 1
+            go = tensor(onehot.reshape(o._data.shape), device=o.device)
             grads = autograd.grad(o, diff, grad_outputs=go, retain_graph=True,
                                   allow_unused=True)
             for a, gr in enumerate(grads):
                 if gr is not None:
-                    jac[a][k][:, m] = gr._data.astype(np.float64).ravel()
+                    jac[a][k][:, m] = _f64(gr)
     return jac
 
 

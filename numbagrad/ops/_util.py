@@ -50,10 +50,18 @@ def shape_arg(args, op: str = "") -> tuple:
 
 def scalar_tensor(value, dt: dtypes.dtype, device=CPU) -> Tensor:
     """A 0-d constant tensor holding a Python scalar."""
-    arr = np.array(value, dtype=dt.np)
-    if device is not CPU:
-        arr = device.kernels.from_host(arr)
+    if device is CPU:
+        return Tensor._make(np.array(value, dtype=dt.np), device=device)
+    key = (device, type(value), value, dt)
+    arr = _DEVICE_CONSTS.get(key)
+    if arr is None:  # one host-to-device copy per distinct constant, not one per op
+        if len(_DEVICE_CONSTS) > 4096:
+            _DEVICE_CONSTS.clear()
+        arr = _DEVICE_CONSTS[key] = device.kernels.from_host(np.array(value, dtype=dt.np))
     return Tensor._make(arr, device=device)
+
+
+_DEVICE_CONSTS: dict = {}
 
 
 def is_scalar(v) -> bool:
@@ -62,3 +70,9 @@ def is_scalar(v) -> bool:
 
 def fmt_shape(s) -> str:
     return str(list(s))
+
+
+def on_device(k, a):
+    """A host index/value array moved to the kernels' device (explicitly; identity on the
+    CPU). Device arrays pass through."""
+    return k.from_host(a) if isinstance(a, np.ndarray) else a

@@ -19,7 +19,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import norm_dim, norm_dims
+from ._util import norm_dim, norm_dims, on_device
 from .pointwise import cast, exp, sqrt
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -78,14 +78,24 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     return Mean.apply(x, dims, keepdim, 1.0 / n if n else float("nan"), None)
 
 
-def _flat_positions(shape, dim, idx):
-    """C-order positions in ``shape`` of the elements picked by ``idx`` along ``dim``."""
+def _flat_positions(k, shape, dim, idx):
+    """C-order positions in ``shape`` of the elements picked by ``idx`` along ``dim``:
+    ``o * (r * inner) + idx * inner + i``, computed on ``idx``'s device."""
     outer = int(np.prod(shape[:dim], dtype=np.int64))
     inner = int(np.prod(shape[dim + 1:], dtype=np.int64))
     r = shape[dim]
-    i = idx.reshape(outer, inner)
-    return (np.arange(outer, dtype=np.int64)[:, None] * (r * inner) + i * inner
-            + np.arange(inner, dtype=np.int64)[None, :]).reshape(-1)
+    o = k.arange_(k.empty((outer,), np.int64), 0, r * inner).reshape(outer, 1)
+    i = k.arange_(k.empty((inner,), np.int64), 0, 1).reshape(1, inner)
+    scaled = k.mul(idx.reshape(outer, inner), on_device(k, np.array(inner, np.int64)))
+    return k.add(k.add(o, scaled), i).reshape(-1)
+
+
+def _scalar_array(k, v, dtype):
+    """A 0-d array on ``k``'s device from a kernel's scalar result (a host scalar from the
+    CPU kernels, a 0-d device array from the CUDA ones)."""
+    if isinstance(v, (np.generic, np.ndarray, int, float, bool)):
+        return on_device(k, np.asarray(v, dtype=dtype).reshape(()))
+    return v.reshape(())
 
 
 class ExtremeDim(Function):
@@ -98,7 +108,7 @@ class ExtremeDim(Function):
         ctx.in_shape = x._data.shape
         ctx.kept = vals.shape
         if ctx.needs_input_grad:
-            ctx.pos = _flat_positions(x._data.shape, dim, idx)
+            ctx.pos = _flat_positions(k, x._data.shape, dim, idx)
         if not keepdim:
             vals = vals.reshape(_out_shape(x._data.shape, (dim,), False))
             idx = idx.reshape(vals.shape)
@@ -119,7 +129,7 @@ class ExtremeAll(Function):
         ctx.save_for_backward(x)
         k = x._device.kernels
         v, _ = (k.max_all if want_max else k.min_all)(x._data)
-        return np.asarray(v, dtype=x._data.dtype).reshape(())
+        return _scalar_array(k, v, x._data.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -140,7 +150,8 @@ def _extreme(x, dim, keepdim, want_max, name):
         return (maximum if want_max else minimum)(x, dim)
     d = norm_dim(dim, x.ndim, name)
     if x.ndim == 0:
-        return values_indices(x, Tensor._make(np.zeros((), np.int64), device=x._device))
+        return values_indices(x, Tensor._make(x._device.kernels.zeros((), np.int64),
+                                              device=x._device))
     out, idx = ExtremeDim.apply(x, d, keepdim, want_max)
     return values_indices(out, Tensor._make(idx, device=x._device))
 
@@ -162,13 +173,13 @@ def _arg(x, dim, keepdim, want_max, name):
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                                "input.numel() == 0.")
         _, i = (k.max_all if want_max else k.min_all)(x._data)
-        res = np.array(i, dtype=np.int64)
+        res = _scalar_array(k, i, np.int64)
         if keepdim:
             res = res.reshape((1,) * x.ndim)
         return Tensor._make(res, device=x._device)
     d = norm_dim(dim, x.ndim, name)
     if x.ndim == 0:
-        return Tensor._make(np.zeros((), np.int64), device=x._device)
+        return Tensor._make(k.zeros((), np.int64), device=x._device)
     _, idx = (k.max_dim if want_max else k.min_dim)(x._data, d)
     if not keepdim:
         idx = idx.reshape(_out_shape(x._data.shape, (d,), False))
@@ -403,7 +414,8 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = True
     from .shape import take_along_dim
 
     if x.ndim == 0:
-        return sort_result(x.clone(), Tensor._make(np.zeros((), np.int64), device=x._device))
+        return sort_result(x.clone(), Tensor._make(x._device.kernels.zeros((), np.int64),
+                                                   device=x._device))
     d = norm_dim(dim, x.ndim, "sort")
     idx = Tensor._make(x._device.kernels.argsort(x._data, d, descending), device=x._device)
     return sort_result(take_along_dim(x, idx, d), idx)

@@ -16,7 +16,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..kernels import layout
 from ..tensor import Tensor
-from ._util import fmt_shape, is_scalar, norm_dim, scalar_tensor, shape_arg
+from ._util import fmt_shape, is_scalar, norm_dim, on_device, scalar_tensor, shape_arg
 from .pointwise import _operands, cast
 
 # ---------------------------------------------------------------- views
@@ -184,7 +184,7 @@ class Expand(Function):
         ctx.in_shape = x._data.shape
         arr = x._data
         st = layout.broadcast_strides(arr.shape, arr.strides, shape)
-        return np.lib.stride_tricks.as_strided(arr, shape=shape, strides=st)
+        return layout.as_strided(arr, shape, st)
 
     @staticmethod
     def backward(ctx, g):
@@ -290,9 +290,9 @@ class Gather(Function):
 
     @staticmethod
     def forward(ctx, x, pos):
-        ctx.pos = pos
-        ctx.in_shape = x._data.shape
         k = x._device.kernels
+        ctx.pos = pos = on_device(k, pos)
+        ctx.in_shape = x._data.shape
         return k.gather(k.contiguous(x._data), pos)
 
     @staticmethod
@@ -305,8 +305,8 @@ class ScatterAdd(Function):
 
     @staticmethod
     def forward(ctx, g, pos, shape):
-        ctx.pos = pos
         k = g._device.kernels
+        ctx.pos = pos = on_device(k, pos)
         out = k.zeros(shape, g._data.dtype)
         k.scatter_add(k.contiguous(g._data), pos, out)
         return out
@@ -473,9 +473,9 @@ def setitem(x: Tensor, idx, value) -> None:
                                f"{x.device}")
         v = value._data
     elif is_scalar(value):
-        v = np.array(value, dtype=x._data.dtype)
+        v = on_device(k, np.array(value, dtype=x._data.dtype))
     else:
-        v = np.asarray(value)
+        v = on_device(k, np.asarray(value))
     if v.dtype != x._data.dtype:
         v = k.cast(v, x._data.dtype)
     nidx, basic = _normalize_index(x, idx)
@@ -496,8 +496,7 @@ def setitem(x: Tensor, idx, value) -> None:
                                    f"{fmt_shape(v.shape)} cannot be broadcast to indexing "
                                    f"result of shape {fmt_shape(offs.shape)}")
             src = k.copy(k.empty(offs.shape, v.dtype), v)
-            k.scatter_set(src, np.require(offs, requirements='C'),
-                          layout.flat_buffer(x._data))
+            k.scatter_set(src, on_device(k, offs), layout.flat_buffer(x._data))
     except IndexError as e:
         raise _reword(e) from None
     x._version[0] += 1
@@ -750,9 +749,26 @@ def random_fill_(x: Tensor, kind: str, a, b) -> Tensor:
     return x
 
 
+class ToDevice(Function):
+    """A copy on another device; the gradient goes back to the source device."""
+
+    moves_device = True
+
+    @staticmethod
+    def forward(ctx, x, dev):
+        ctx.src = x._device
+        ctx.out_device = dev
+        host = x._device.kernels.to_host(x._data)
+        return dev.kernels.from_host(host)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ToDevice.apply(g, ctx.src), None
+
+
 def to_device(x: Tensor, dev) -> Tensor:
-    raise RuntimeError(f"numbagrad: cannot move a tensor from {x.device} to {dev}: no kernels "
-                       "for that device")
+    """``x`` copied to ``dev`` (differentiable, like PyTorch's ``Tensor.to(device)``)."""
+    return ToDevice.apply(x, dev)
 
 
 # ---------------------------------------------------------------- gather-style ops
