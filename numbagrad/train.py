@@ -75,6 +75,7 @@ def parse_args(argv=None):
                    help="continue from the checkpoint (keep --epochs as in the first run: the "
                         "cosine learning-rate schedule spans the original number of epochs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     args = p.parse_args(argv)
     if args.epochs is None:
         args.epochs = 30 if args.model == "mlp" else 20
@@ -86,13 +87,13 @@ def parse_args(argv=None):
 def main(argv=None) -> float:
     args = parse_args(argv)
     ng.manual_seed(args.seed)
-    x_train, x_test, y_train, y_test = load_data(args.seed)
-    model = make_model(args.model)
+    x_train, x_test, y_train, y_test = (t.to(args.device) for t in load_data(args.seed))
+    model = make_model(args.model).to(args.device)
     opt = ng.optim.Adam(model.parameters(), lr=args.lr)
     sched = ng.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     start = 1
     if args.resume and os.path.exists(args.checkpoint):
-        ckpt = ng.load(args.checkpoint)
+        ckpt = ng.load(args.checkpoint, map_location=args.device)
         if ckpt["model_kind"] != args.model:
             sys.exit(f"checkpoint {args.checkpoint} holds a {ckpt['model_kind']} model, "
                      f"not {args.model}")
@@ -106,7 +107,7 @@ def main(argv=None) -> float:
 
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{args.model}: {n_params} parameters, {len(y_train)} training and {len(y_test)} "
-          f"test images, {args.epochs} epochs")
+          f"test images, {args.epochs} epochs, on {args.device}")
     train_set = ng.utils.data.TensorDataset(x_train, y_train)
     try:
         from tqdm import tqdm

@@ -17,8 +17,15 @@ from concurrent.futures import ProcessPoolExecutor
 
 
 def _compile(batch, cc):
+    from types import SimpleNamespace
+
+    import numba.cuda.dispatcher as dispatcher
     from numba import cuda
     from numba.core import types
+
+    # A device function called from a kernel is compiled for "the current device"; with no
+    # GPU (and no driver) there is none, so name the target here.
+    dispatcher.get_current_device = lambda: SimpleNamespace(compute_capability=cc)
 
     from numbagrad.kernels import cuda as kcuda  # noqa: F401  (fills the registry)
     from numbagrad.kernels.cuda._jit import CudaKernel

@@ -126,7 +126,7 @@ class CudaArray:
     @classmethod
     def from_host(cls, a):
         """A device copy of the numpy array ``a`` (the one host-to-device path)."""
-        a = np.ascontiguousarray(a)
+        a = np.require(a, requirements="C")  # (ascontiguousarray would make 0-d 1-d)
         out = cls.empty(a.shape, a.dtype)
         if a.size:
             out.dev.copy_to_device(a)
@@ -248,6 +248,13 @@ class CudaArray:
         c = contiguous(self)
         return c._view(shape, c_strides(shape, self.itemsize))
 
+    def try_view(self, shape):
+        """A view with ``shape`` (same size) when no copy is needed, else None."""
+        if self.size == 0:
+            return self._view(shape, c_strides(shape, self.itemsize))
+        st = _nocopy_strides(self.shape, self.strides, tuple(shape), self.itemsize)
+        return None if st is None else self._view(shape, st)
+
     def ravel(self):
         return self.reshape(-1)
 
@@ -294,6 +301,14 @@ class CudaArray:
                 off += (j % n) * self.strides[d]
                 d += 1
         return self._view(shape, strides, off)
+
+    def __setitem__(self, idx, value):
+        """``a[idx] = value`` for basic ``idx`` (a scalar or array value, broadcast)."""
+        from .elementwise import copy
+
+        src = value if isinstance(value, CudaArray) else \
+            CudaArray.from_host(np.asarray(value, dtype=self.dtype))
+        copy(self[idx], src)
 
     # --- what kernels take --------------------------------------------------------------
     @property

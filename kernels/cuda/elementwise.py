@@ -139,6 +139,9 @@ def _t(seq):
 
 def _flat(x):
     """The contiguous 1-D numba array of a C-contiguous CudaArray."""
+    if isinstance(x, np.ndarray):
+        raise TypeError(f"a host numpy array reached a CUDA launch (shape {x.shape}); move it "
+                        "with CudaArray.from_host first")
     return x.flat()
 
 

@@ -190,11 +190,19 @@ class CrossEntropy(Function):
                                         ctx.ignore, ctx.eps, ctx.probs)
         if ctx.probs and need[1]:
             # d/dq_c = -a (1 - eps) w_c log softmax(x)_c
-            a = _per_sample(g) * (-ctx.scale * (1.0 - ctx.eps))
+            a = _per_sample(g) * _scale(ctx.scale, x) * (-(1.0 - ctx.eps))
             gt = a * log_softmax(x, 1)
             if weight is not None:
                 gt = gt * _bcast_c(weight, x.ndim)
         return gx, gt, None, None, None, None, None
+
+
+def _scale(scale, like: Tensor):
+    """The loss scale from ``cross_entropy_reduce``: a number on the CPU, a 0-d device
+    array on the GPU (kept there: reading it would wait for the device)."""
+    if isinstance(scale, (int, float)):
+        return scale
+    return Tensor._make(scale.reshape(()), device=like._device)
 
 
 class CrossEntropyGrad(Function):
@@ -225,11 +233,12 @@ class CrossEntropyGrad(Function):
         p = softmax(x, 1)
         r = _weighted_target(x, target, weight, ctx.wy, ctx.ignore, ctx.eps, ctx.probs)
         s = r.sum(1, keepdim=True)
-        a = _per_sample(g) * ctx.scale
+        sc = _scale(ctx.scale, x)
+        a = _per_sample(g) * sc
         ggp = (gg * p).sum(1, keepdim=True)
         dg = dx = dq = None
         if need[0]:
-            dg = (gg * (s * p - r)).sum(1) * ctx.scale
+            dg = (gg * (s * p - r)).sum(1) * sc
             dg = dg.sum() if g.ndim == 0 else dg
         if need[1]:
             dx = a * s * p * (gg - ggp)

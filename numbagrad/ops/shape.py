@@ -23,6 +23,8 @@ from .pointwise import _operands, cast
 
 
 def _try_view(arr, shape):
+    if not isinstance(arr, np.ndarray):
+        return arr.try_view(shape)
     v = arr.view()
     try:
         v.shape = shape
