@@ -105,6 +105,7 @@ def test_pool_retries_after_out_of_memory():
 
     class Mem:
         def __init__(self, n):
+            self.n = 0
             if n > free[0]:
                 raise MemoryError("out of device memory")
             free[0] -= n
