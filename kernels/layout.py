@@ -29,6 +29,17 @@ def broadcast_shapes(a: tuple, b: tuple) -> tuple | None:
     return tuple(out)
 
 
+def c_strides(shape: tuple, itemsize: int = 1) -> tuple:
+    """Strides of a C-contiguous array of ``shape`` (in bytes for ``itemsize`` bytes per
+    element; in elements with the default 1). Size-0 dimensions count as 1."""
+    st = []
+    acc = itemsize
+    for n in reversed(shape):
+        st.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(st))
+
+
 def element_strides(arr) -> tuple:
     """Strides of ``arr`` in elements rather than bytes."""
     item = arr.itemsize

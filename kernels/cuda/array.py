@@ -17,6 +17,7 @@ import operator
 
 import numpy as np
 
+from ..layout import c_strides
 from ._memory import POOL
 from ._runtime import SIM, cuda
 
@@ -24,15 +25,6 @@ if SIM:
     from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
 else:
     from numba.cuda.cudadrv.devicearray import DeviceNDArray
-
-
-def c_strides(shape, itemsize):
-    st = []
-    acc = itemsize
-    for n in reversed(shape):
-        st.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(st))
 
 
 def _is_c_contig(shape, strides, itemsize):
@@ -96,8 +88,8 @@ class _Foreign:
 
 
 class CudaArray:
-    __slots__ = ("_owner", "_mem", "offset", "shape", "strides", "dtype", "_dev",
-                 "__weakref__")
+    __slots__ = ("_owner", "_mem", "offset", "shape", "strides", "dtype", "_dev", "_flat",
+                 "_flags", "__weakref__")
 
     def __init__(self, owner, mem, offset, shape, strides, dtype):
         self._owner = owner
@@ -106,7 +98,9 @@ class CudaArray:
         self.shape = tuple(int(n) for n in shape)
         self.strides = tuple(int(s) for s in strides)
         self.dtype = dtype
-        self._dev = None
+        self._dev = None  # numba views, built on first use and kept: building one costs
+        self._flat = None  # more than a kernel launch's own Python overhead
+        self._flags = None
 
     # --- construction -----------------------------------------------------------------
     @classmethod
@@ -177,9 +171,12 @@ class CudaArray:
 
     @property
     def flags(self):
-        it = self.dtype.itemsize
-        return _Flags(_is_c_contig(self.shape, self.strides, it),
-                      _is_c_contig(self.shape[::-1], self.strides[::-1], it))
+        f = self._flags
+        if f is None:  # shape and strides never change: compute once
+            it = self.dtype.itemsize
+            f = self._flags = _Flags(_is_c_contig(self.shape, self.strides, it),
+                                     _is_c_contig(self.shape[::-1], self.strides[::-1], it))
+        return f
 
     @property
     def base(self):
@@ -323,13 +320,17 @@ class CudaArray:
     def flat(self):
         """A 1-D device array from this view's first element to the last one it reaches
         (what the strided kernels index with explicit element strides)."""
-        if self.flags.c_contiguous:
-            n = self.size
-            return _numba_view(self._mem, self.offset, (n,), (self.itemsize,), self.dtype)
-        if any(s < 0 for s in self.strides):
-            raise ValueError("strided kernels need non-negative strides")
-        span = _span(self.shape, self.strides, self.itemsize) // self.itemsize
-        return _numba_view(self._mem, self.offset, (span,), (self.itemsize,), self.dtype)
+        f = self._flat
+        if f is None:
+            if self.flags.c_contiguous:
+                shape = (self.size,)
+            elif any(s < 0 for s in self.strides):
+                raise ValueError("strided kernels need non-negative strides")
+            else:
+                shape = (_span(self.shape, self.strides, self.itemsize) // self.itemsize,)
+            f = self._flat = _numba_view(self._mem, self.offset, shape, (self.itemsize,),
+                                         self.dtype)
+        return f
 
     def flat_buffer(self) -> CudaArray:
         """Like ``flat()`` but as a 1-D ``CudaArray`` (``kernels.layout.flat_buffer``)."""

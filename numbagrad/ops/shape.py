@@ -411,17 +411,10 @@ def getitem(x: Tensor, idx) -> Tensor:
         x = BasicIndex.apply(x, first)
         nidx = second
     try:
-        pos = _select_offsets(x._data.shape, _c_strides(x._data.shape), nidx)
+        pos = _select_offsets(x._data.shape, layout.c_strides(x._data.shape), nidx)
     except IndexError as e:
         raise _reword(e) from None
     return Gather.apply(x, pos)
-
-
-def _c_strides(shape):
-    st = [1] * len(shape)
-    for d in range(len(shape) - 2, -1, -1):
-        st[d] = st[d + 1] * shape[d + 1]
-    return st
 
 
 def _select_offsets(shape, strides, nidx):
