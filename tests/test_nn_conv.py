@@ -320,6 +320,28 @@ def test_max_pool_ties_nan_and_inf_like_torch(torch):
         np.testing.assert_array_equal(i.numpy(), it.numpy())
 
 
+def test_max_pool_several_nans_in_a_window_like_torch(torch):
+    # the last NaN of a window wins and stays, whatever follows it
+    x = np.array([[np.nan, 1.0, 2.0, np.nan], [3.0, np.nan, 9.0, 1.0],
+                  [np.nan, 7.0, 1.0, 2.0], [0.0, 0.0, np.nan, 8.0]]).reshape(1, 1, 4, 4)
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+               dict(kernel_size=2, stride=1, dilation=2)):
+        y, i = F.max_pool2d(T(x, False), return_indices=True, **kw)
+        yt, it = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+        np.testing.assert_array_equal(y.numpy(), yt.numpy())
+        np.testing.assert_array_equal(i.numpy(), it.numpy())
+
+
+def test_max_pool_window_on_padding_only():
+    # padding 1 and dilation 3 on a 2x2 input: the single window's taps (-1, 2) miss it
+    x = T(np.arange(1.0, 5.0).reshape(1, 1, 2, 2))
+    y, i = F.max_pool2d(x, 2, stride=1, padding=1, dilation=3, return_indices=True)
+    assert y.detach().numpy().tolist() == [[[[-np.inf]]]]
+    assert i.numpy().tolist() == [[[[-1]]]]
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((1, 1, 2, 2)))
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_max_pool1d_matches_torch(torch, seed):
     shape, kw = _random_pool_config(200 + seed)

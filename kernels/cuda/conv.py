@@ -74,6 +74,8 @@ order (BLAS) or in float64, so float32 results agree to rounding.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..cpu.conv import _pad4, conv_output_size, pool_output_size
@@ -339,7 +341,7 @@ def _max_pool(x, H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, neg_inf, out, idx
         if ws < 0:
             ws += ((dw - 1 - ws) // dw) * dw
         best = neg_inf
-        bi = hs * W + ws
+        bi = hs * W + ws if hs < he and ws < we else -1  # -1: a window with no element
         for ih in range(hs, he, dh):
             for iw in range(ws, we, dw):
                 v = x[xb + ih * W + iw]
@@ -354,14 +356,16 @@ def _max_pool_scatter(g, idx, P, HW, gx):
     """``gx[plane, idx[plane, p]] += g[plane, p]`` with atomics (``gx`` zeroed first)."""
     for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
         plane = i // P
-        cuda.atomic.add(gx, plane * HW + idx[i], g[i])
+        if idx[i] >= 0:
+            cuda.atomic.add(gx, plane * HW + idx[i], g[i])
 
 
 def _max_pool_gather(x, idx, P, HW, out):
-    """``out[plane, p] = x[plane, idx[plane, p]]``."""
+    """``out[plane, p] = x[plane, idx[plane, p]]`` (``-inf`` at index ``-1``)."""
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         plane = i // P
-        out[i] = x[plane * HW + idx[i]]
+        j = idx[i]
+        out[i] = x[plane * HW + j] if j >= 0 else -math.inf
 
 
 _max_pool_k = CudaKernel(_max_pool)

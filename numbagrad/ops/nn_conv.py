@@ -431,7 +431,8 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     r"""2-D max pooling over ``(N, C, H, W)`` or ``(C, H, W)``. ``stride`` defaults to
     ``kernel_size``; with ``return_indices`` also returns the int64 flat index ``h W + w``
-    of each maximum in its input plane."""
+    of each maximum in its input plane. A window that covers only padding (possible with a
+    large ``dilation``) gives ``-inf``, index ``-1``, and no gradient."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                      "max_pool2d", 2)
 

@@ -129,6 +129,7 @@ MAX_CASES = [
     (1, 2, 6, 6, (3, 2), (1, 2), (1, 1), (2, 1), False),  # overlapping windows
     (1, 1, 6, 5, (2, 3), (2, 1), (1, 1), (2, 2), True),
     (2, 1, 1, 6, (1, 3), (1, 2), (0, 1), (1, 1), True),  # a 1-D pooling
+    (1, 1, 2, 2, (2, 2), (1, 1), (1, 1), (3, 3), False),  # windows on padding only
 ]
 
 
