@@ -36,8 +36,6 @@ the serial or threaded compilation by size, as the other kernel files do.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import prange
 
