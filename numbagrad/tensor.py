@@ -18,6 +18,7 @@ import weakref
 import numpy as np
 
 from . import dtypes
+from .autograd import function as _function
 from .autograd.function import AccumulateGrad
 from .backend import CPU, as_device
 
@@ -596,5 +597,7 @@ Tensor.divide = _method("divide", "div")
 Tensor.where = lambda self, condition, other: _ops.where(condition, self, other)
 Tensor.T = property(lambda self: _ops.permute(self, tuple(range(self.ndim - 1, -1, -1))))
 Tensor.mT = property(lambda self: _ops.transpose(self, -2, -1))
+
+_function.Tensor = Tensor  # the graph recorder builds outputs without importing us
 
 from . import ops as _ops  # noqa: E402  (the ops import Tensor)
