@@ -31,13 +31,19 @@ returns, like PyTorch, the index of the maximum inside its ``H x W`` plane (``h 
 its backward adds the gradient at those indices, and ``max_pool2d_gather`` reads at them
 (the backward of that backward).
 
+**Indexing with** ``uint64``: Numba wraps a negative index around (``a[-1]``), so every
+``a[i]`` with a signed ``i`` it cannot prove non-negative costs a compare and a select,
+and the loop is no longer vectorised. The hot loops here compute flat positions
+(``row + ow``) that are never negative, and index with ``uint64(...)``, which has no
+wrap-around: im2col ran 5-6x faster on 2 cores.
+
 Every launcher takes arrays and ints only (``stride`` etc. as tuples of ints) and picks
 the serial or threaded compilation by size, as the other kernel files do.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import prange, uint64
 
 from ._jit import Kernel, serial
 from .elementwise import contiguous
@@ -75,19 +81,19 @@ def _im2col(x, C, H, W, KH, KW, sh, sw, pt, pl, dh, dw, OH, OW, n0, nb, col):
                 row = base + oh * OW
                 if ih < 0 or ih >= H:
                     for ow in range(OW):
-                        col[row + ow] = 0
+                        col[uint64(row + ow)] = 0
                     continue
                 for ow in range(lo):
-                    col[row + ow] = 0
+                    col[uint64(row + ow)] = 0
                 src = xb + ih * W + off
                 if sw == 1:
                     for ow in range(lo, hi):
-                        col[row + ow] = x[src + ow]
+                        col[uint64(row + ow)] = x[uint64(src + ow)]
                 else:
                     for ow in range(lo, hi):
-                        col[row + ow] = x[src + ow * sw]
+                        col[uint64(row + ow)] = x[uint64(src + ow * sw)]
                 for ow in range(hi, OW):
-                    col[row + ow] = 0
+                    col[uint64(row + ow)] = 0
 
 
 def _col2im(col, C, H, W, KH, KW, sh, sw, pt, pl, dh, dw, OH, OW, n0, nb, gx):
@@ -101,7 +107,7 @@ def _col2im(col, C, H, W, KH, KW, sh, sw, pt, pl, dh, dw, OH, OW, n0, nb, gx):
         c = t - n * C
         xb = ((n0 + n) * C + c) * HW
         for i in range(HW):
-            gx[xb + i] = 0
+            gx[uint64(xb + i)] = 0
         for k in range(KK):
             kh = k // KW
             kw = k - kh * KW
@@ -116,7 +122,7 @@ def _col2im(col, C, H, W, KH, KW, sh, sw, pt, pl, dh, dw, OH, OW, n0, nb, gx):
                 row = base + oh * OW
                 dst = xb + ih * W + off
                 for ow in range(lo, hi):
-                    gx[dst + ow * sw] += col[row + ow]
+                    gx[uint64(dst + ow * sw)] += col[uint64(row + ow)]
 
 
 def _swap01(src, A, B, P, bias, has_bias, dst):
@@ -130,10 +136,10 @@ def _swap01(src, A, B, P, bias, has_bias, dst):
         if has_bias:
             v = bias[a]
             for p in range(P):
-                dst[d + p] = src[s + p] + v
+                dst[uint64(d + p)] = src[uint64(s + p)] + v
         else:
             for p in range(P):
-                dst[d + p] = src[s + p]
+                dst[uint64(d + p)] = src[uint64(s + p)]
 
 
 @serial
@@ -340,7 +346,7 @@ def _max_pool(x, H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW, out, idx):
                 r = ih * W
                 iw = ws
                 while iw < we:
-                    v = x[xb + r + iw]
+                    v = x[uint64(xb + r + iw)]
                     nan |= v != v
                     if not v <= best:
                         best = v
@@ -364,12 +370,12 @@ def _scatter_planes(g, idx, P, HW, gx):
     for plane in prange(gx.size // HW):
         gb = plane * HW
         for i in range(HW):
-            gx[gb + i] = 0
+            gx[uint64(gb + i)] = 0
         ob = plane * P
         for p in range(P):
-            j = idx[ob + p]
+            j = idx[uint64(ob + p)]
             if j >= 0:
-                gx[gb + j] += g[ob + p]
+                gx[uint64(gb + j)] += g[uint64(ob + p)]
 
 
 def _gather_planes(x, idx, P, HW, out):
