@@ -15,7 +15,7 @@ parallel compilation by size. Scalar math comes from ``kernels.scalar``, written
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 from .. import layout, scalar
 from ._jit import CHUNK, Kernel
@@ -51,9 +51,13 @@ def _unary_strided(x, sx, shape, p0, p1, out, chunk):
                 ox += (rem - q * shape[d]) * sx[d]
                 rem = q
             end = min(hi, i + inner - j)
-            for t in range(i, end):
-                out[t] = _f(x[ox], p0, p1)
-                ox += last
+            if last == 1:
+                for q in range(end - i):
+                    out[uint64(i + q)] = _f(x[uint64(ox + q)], p0, p1)
+            else:
+                for t in range(i, end):
+                    out[uint64(t)] = _f(x[uint64(ox)], p0, p1)
+                    ox += last
             i = end
 
 
@@ -94,10 +98,18 @@ def _binary_strided(a, sa, b, sb, shape, out, chunk):
                 ob += k * sb[d]
                 rem = q
             end = min(hi, i + inner - j)
-            for t in range(i, end):
-                out[t] = _f(a[oa], b[ob])
-                oa += la
-                ob += lb
+            if la == 1 and lb == 1:  # unit inner strides: a loop LLVM vectorises
+                for q in range(end - i):
+                    out[uint64(i + q)] = _f(a[uint64(oa + q)], b[uint64(ob + q)])
+            elif la == 1 and lb == 0:  # e.g. a bias row added to every row
+                bv = b[uint64(ob)]
+                for q in range(end - i):
+                    out[uint64(i + q)] = _f(a[uint64(oa + q)], bv)
+            else:
+                for t in range(i, end):
+                    out[uint64(t)] = _f(a[uint64(oa)], b[uint64(ob)])
+                    oa += la
+                    ob += lb
             i = end
 
 
@@ -132,7 +144,7 @@ def _where_strided(c, sc, a, sa, b, sb, shape, out, chunk):
                 rem = q
             end = min(hi, i + inner - j)
             for t in range(i, end):
-                out[t] = a[oa] if c[oc] else b[ob]
+                out[uint64(t)] = a[uint64(oa)] if c[uint64(oc)] else b[uint64(ob)]
                 oc += lc
                 oa += la
                 ob += lb

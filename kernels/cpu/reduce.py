@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
+from numba import prange, uint64
 
 from .. import layout
 from ._jit import PARALLEL_MIN, Kernel, parallel, serial
@@ -29,7 +29,7 @@ def _sum_rows(x, outer, r, inner, scale, out, acc0):
             s = acc0
             base = o * r
             for k in range(r):
-                s += x[base + k]
+                s += x[uint64(base + k)]
             out[o] = s * scale
     else:
         nb = (inner + _BLOCK - 1) // _BLOCK
@@ -39,13 +39,13 @@ def _sum_rows(x, outer, r, inner, scale, out, acc0):
             c1 = min(c0 + _BLOCK, inner)
             ob = o * inner
             for i in range(c0, c1):
-                out[ob + i] = 0
+                out[uint64(ob + i)] = 0
             for k in range(r):
                 base = (o * r + k) * inner
                 for i in range(c0, c1):
-                    out[ob + i] += x[base + i]
+                    out[uint64(ob + i)] += x[uint64(base + i)]
             for i in range(c0, c1):
-                out[ob + i] *= scale
+                out[uint64(ob + i)] *= scale
 
 
 def _sum_all(x, acc0):
