@@ -322,3 +322,67 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
     assert autograd.gradcheck(CubeFirstOrderOnly.apply, (x,))
     with pytest.raises(autograd.GradcheckError, match="Jacobian mismatch"):
         autograd.gradgradcheck(CubeFirstOrderOnly.apply, (x,))
+
+
+# ---- a first gradient is kept without a copy only when nothing else holds it
+
+
+def test_owned_first_gradient_is_kept_and_accumulates():
+    x = ng.tensor(np.ones((3, 4)))
+    w = ng.tensor(np.arange(8.0).reshape(4, 2), requires_grad=True)
+    (x @ w).sum().backward()
+    g1 = w.grad.numpy().copy()
+    (x @ w).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), 2 * g1)
+
+
+def test_gradient_returned_for_two_leaves_is_copied_for_each():
+    class Twice(autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a._data + b._data
+
+        @staticmethod
+        def backward(ctx, g):
+            h = g * 2.0
+            return h, h  # one Tensor, two leaves
+
+    a = ng.zeros(3, requires_grad=True)
+    b = ng.zeros(3, requires_grad=True)
+    Twice.apply(a, b).sum().backward()
+    with ng.no_grad():
+        a.grad.add_(1.0)
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0, 3.0])
+
+
+def test_gradient_also_held_by_the_backward_is_copied():
+    kept = []
+
+    class Keep(autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a._data * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            h = g * 3.0
+            kept.append(h)  # someone else still holds the returned gradient
+            return h
+
+    a = ng.zeros(2, requires_grad=True)
+    Keep.apply(a).sum().backward()
+    Keep.apply(a).sum().backward()  # accumulates into a.grad in place
+    np.testing.assert_array_equal(a.grad.numpy(), [6.0, 6.0])
+    np.testing.assert_array_equal(kept[0].numpy(), [3.0, 3.0])
+
+
+def test_incoming_gradient_passed_through_is_copied():
+    a = ng.zeros(2, requires_grad=True)
+    g = ng.tensor([1.0, 2.0])
+    (a * 1.0 + 0.0).backward(g)
+    b = ng.zeros(2, requires_grad=True)
+    (b + 0.0).backward(g)  # Add passes the incoming gradient straight through
+    with ng.no_grad():
+        b.grad.add_(10.0)
+    np.testing.assert_array_equal(g.numpy(), [1.0, 2.0])

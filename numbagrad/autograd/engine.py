@@ -13,11 +13,59 @@
    for every op), check it, and pass it on; leaves' ``AccumulateGrad`` nodes write
    ``.grad`` (``backward``) or hand the gradient back (``grad``);
 5. free each node's saved tensors after it ran, unless ``retain_graph``.
+
+A leaf's first gradient becomes its ``.grad``. ``AccumulateGrad`` copies it unless the
+engine knows the array has no other owner ("owned" below): it was made by the backward
+just run (not the incoming gradient passed through, not a view, not returned twice) and
+nothing else refers to it. Owned gradients are kept as they are, which saves a copy of
+every parameter's gradient per step (memory and time), as PyTorch does when it "steals"
+a gradient whose use count is one.
 """
 from __future__ import annotations
 
+import sys
+
+import numpy as np
+
 from .function import AccumulateGrad
 from .grad_mode import set_grad_enabled
+
+
+def _refs(t) -> tuple:
+    """References to the Tensor ``t`` and to its array."""
+    return sys.getrefcount(t), sys.getrefcount(t._data)
+
+
+def _probe_frame(gi) -> tuple:  # stands where ``_owned`` stands in the engine's calls
+    return _refs(gi)
+
+
+def _probe_sole_refs() -> tuple:
+    """``_refs`` of a gradient that nothing outside the engine holds, counted through the
+    same chain of calls as in the engine (its loop variable, the tuple the backward
+    returned, ``_owned``), so the numbers fit the running Python version."""
+    from .function import Tensor
+
+    t = Tensor._make(np.empty(1))
+    held = (t,)  # noqa: F841  (the tuple a backward returned)
+    return _probe_frame(t)
+
+
+_SOLE = None
+
+
+def _owned(gi, g) -> bool:
+    """True when ``gi``, returned by a backward that received ``g``, owns its array and
+    nothing outside the engine holds it (numpy arrays only: a device array's views do not
+    show in its reference count)."""
+    global _SOLE
+    if gi is g or gi._data is g._data or type(gi._data) is not np.ndarray or \
+            gi._data.base is not None:
+        return False
+    if _SOLE is None:
+        _SOLE = _probe_sole_refs()
+    rt, ra = _refs(gi)
+    return rt <= _SOLE[0] and ra <= _SOLE[1]
 
 
 def _node_of(t):
@@ -107,6 +155,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
         needed = None
 
     grads = {}
+    owned = set()  # ids of the Tensors in ``grads`` whose arrays nothing else refers to
     for node, g in zip(roots, grad_outputs):
         grads[node] = grads[node] + g if node in grads else g
 
@@ -121,12 +170,14 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
         while ready:
             node = ready.pop()
             g = grads.pop(node, None)
+            g_owned = g is not None and id(g) in owned
+            owned.discard(id(g))
             if node in targets:
                 for k in targets[node]:
                     captured[k] = g
             if type(node) is AccumulateGrad:
                 if inputs is None and g is not None:
-                    node.accumulate(g, create_graph)
+                    node.accumulate(g, create_graph, g_owned and node not in targets)
                 continue
             if needed is not None and not any(
                     e is not None and needed[e] for e in node.next_edges):
@@ -157,7 +208,17 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                         gi = sum_to(gi, shape, node.name(), i)
                     if gi._data.dtype != dt:
                         gi = gi.to(dt)
-                    grads[e] = grads[e] + gi if e in grads else gi
+                    if e in grads:
+                        old = grads[e]
+                        owned.discard(id(old))
+                        gi = old + gi
+                        del old
+                        if not create_graph:
+                            owned.add(id(gi))
+                    elif not create_graph and type(e) is AccumulateGrad and \
+                            sum(x is in_grads[i] for x in in_grads) == 1 and _owned(gi, g):
+                        owned.add(id(gi))
+                    grads[e] = gi
                 deps[e] -= 1
                 if deps[e] == 0:
                     ready.append(e)

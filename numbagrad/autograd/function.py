@@ -187,13 +187,17 @@ class AccumulateGrad:
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {hex(id(self))}>"
 
-    def accumulate(self, g, create_graph: bool) -> None:
+    def accumulate(self, g, create_graph: bool, owned: bool = False) -> None:
+        """Add ``g`` into ``.grad``. ``owned``: the engine vouches that nothing else refers
+        to ``g``'s array, so a first gradient is kept as it is instead of copied."""
         v = self.variable
         if g.dtype != v.dtype:
             g = g.to(v.dtype)
         if v._grad is None:
             if create_graph:
                 v._grad = g
+            elif owned:
+                v._grad = Tensor._make(g._data, device=v._device)
             else:  # a private copy: the same array may also flow to other leaves
                 v._grad = Tensor._make(v._device.kernels.identity_forward(g._data),
                                        device=v._device)
