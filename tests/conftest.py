@@ -7,8 +7,13 @@
 * ``tests/cuda`` runs in its own process (``tests/test_cuda_backend.py`` starts it), since
   the CUDA simulator must be chosen before numba is imported; ``NUMBAGRAD_TEST_DEVICE=cuda``
   makes the op table (``tests/test_ops.py``) run on the GPU in that process.
+* Kernels switch to their threaded variant at ``NUMBAGRAD_PARALLEL_MIN`` elements; the
+  tests lower it to 32768 (set before numbagrad is imported) so that arrays of test size
+  reach the threaded code.
 """
 import os
+
+os.environ.setdefault("NUMBAGRAD_PARALLEL_MIN", str(1 << 15))
 
 import pytest
 from hypothesis import HealthCheck, settings

@@ -25,8 +25,14 @@ import types
 from numba import njit
 from numba.core import caching, config
 
-# Below this many elements a kernel runs on one thread.
-PARALLEL_MIN = 1 << 15
+# Below this many elements (of work) a kernel runs on one thread. Measured on 2 cores with
+# tbb: starting the pool costs ~9-12 us per call, so a flat copy ran 3.6 us serially and
+# 11.9 us threaded at 32K elements, 9.5 vs 12.7 us at 64K, and the threaded one won only
+# from ~256K. Every kernel called with more work than this is compiled a second time with
+# ``parallel=True`` (1-2 s each), so the threshold also decides how much a first training
+# step compiles. ``NUMBAGRAD_PARALLEL_MIN`` overrides it (the tests lower it to reach the
+# threaded variants on small arrays).
+PARALLEL_MIN = int(os.environ.get("NUMBAGRAD_PARALLEL_MIN", 1 << 17))
 
 # At most this many elements per parallel chunk of a strided kernel.
 CHUNK = 1 << 14
@@ -151,7 +157,7 @@ class Kernel:
         self._par = None
 
     def pick(self, n):
-        if n >= PARALLEL_MIN:
+        if n >= PARALLEL_MIN:  # read at each call, so it can be changed at run time
             if self._par is None:
                 self._par = njit(**_opts(self._opts, True))(_variant(self.py, "_par"))
             return self._par

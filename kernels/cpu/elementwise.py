@@ -76,6 +76,21 @@ def _binary_scalar_left(s, b, out):
         out[i] = _f(s, b[i])
 
 
+def _binary_rows(m, row, row_left, out):
+    """``out[i, j] = f(m[i, j], row[j])`` (``f(row[j], m[i, j])`` when ``row_left``) on
+    flat C-contiguous arrays: a bias row against a matrix, the common broadcast, with a
+    loop far cheaper to compile than ``_binary_strided``."""
+    n = row.size
+    for i in prange(out.size // n):
+        base = i * n
+        if row_left:
+            for j in range(n):
+                out[uint64(base + j)] = _f(row[j], m[uint64(base + j)])
+        else:
+            for j in range(n):
+                out[uint64(base + j)] = _f(m[uint64(base + j)], row[j])
+
+
 def _binary_strided(a, sa, b, sb, shape, out, chunk):
     nd = shape.size
     inner = shape[nd - 1]
@@ -176,10 +191,14 @@ def _copy_strided(src, ss, shape, dst, sd, chunk):
                 od += k * sd[d]
                 rem = q
             end = min(hi, i + inner - j)
-            for _ in range(i, end):
-                dst[od] = src[os_]
-                os_ += ls
-                od += ld
+            if ls == 1 and ld == 1:
+                for q in range(end - i):
+                    dst[uint64(od + q)] = src[uint64(os_ + q)]
+            else:
+                for _ in range(i, end):
+                    dst[uint64(od)] = src[uint64(os_)]
+                    os_ += ls
+                    od += ld
             i = end
 
 
@@ -212,6 +231,11 @@ def _to_bool_strided(src, ss, shape, dst, sd, chunk):
             i = end
 
 
+def _copy_flat(src, dst):
+    for i in prange(dst.size):
+        dst[i] = src[i]
+
+
 def _fill(out, v):
     for i in prange(out.size):
         out[i] = v
@@ -219,6 +243,7 @@ def _fill(out, v):
 
 _where_k = Kernel(_where_strided)
 _copy_k = Kernel(_copy_strided)
+_copy_flat_k = Kernel(_copy_flat)
 _to_bool_k = Kernel(_to_bool_strided)
 _fill_k = Kernel(_fill)
 
@@ -276,9 +301,23 @@ def _backward_launcher(name, kflat):
     return launch
 
 
-def _binary_launcher(name, kflat, kstrided, kright, kleft, out_dtype=None):
+def _is_row_of(r, m, shape) -> bool:
+    """Whether ``r`` broadcasts against the C-contiguous ``m`` (of the result's ``shape``)
+    as one row repeated: ``r``'s shape is ``shape[-1:]`` with ones before it."""
+    return (m.shape == shape and m.flags.c_contiguous and r.flags.c_contiguous and
+            len(shape) >= 2 and r.size == shape[-1] and r.size > 0 and
+            (len(r.shape) == 0 or r.shape[-1] == shape[-1]))
+
+
+def _binary_launcher(name, kflat, kstrided, kright, kleft, krows, out_dtype=None):
     def launch(a, b, out=None):
         """Elementwise op with numpy broadcasting. ``a`` and ``b`` share a dtype."""
+        if out is None and a.shape == b.shape and a.flags.c_contiguous and \
+                b.flags.c_contiguous:  # the common case first: one flat loop
+            out = np.empty(a.shape, out_dtype or a.dtype)
+            if out.size:
+                kflat.pick(out.size)(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+            return out
         shape = layout.broadcast_shapes(a.shape, b.shape)
         if shape is None:
             raise ValueError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast")
@@ -297,6 +336,12 @@ def _binary_launcher(name, kflat, kstrided, kright, kleft, out_dtype=None):
             if a.size == 1 and b.shape == shape and b.flags.c_contiguous:
                 kleft.pick(n)(a.reshape(-1)[0], b.reshape(-1), out.reshape(-1))
                 return out
+            if _is_row_of(b, a, shape):
+                krows.pick(n)(a.reshape(-1), b.reshape(-1), False, out.reshape(-1))
+                return out
+            if _is_row_of(a, b, shape):
+                krows.pick(n)(b.reshape(-1), a.reshape(-1), True, out.reshape(-1))
+                return out
         sa = layout.broadcast_strides(a.shape, layout.element_strides(a), shape)
         sb = layout.broadcast_strides(b.shape, layout.element_strides(b), shape)
         cshape, (sa, sb) = layout.coalesce(shape, [sa, sb])
@@ -314,6 +359,10 @@ def _binary_launcher(name, kflat, kstrided, kright, kleft, out_dtype=None):
 def copy(dst, src):
     """``dst[...] = src`` with broadcasting and any layout on both sides (Numba strided copy)."""
     if dst.size == 0:
+        return dst
+    if src.shape == dst.shape and src.dtype == dst.dtype and src.flags.c_contiguous and \
+            dst.flags.c_contiguous:  # a flat loop: faster, and far cheaper to compile
+        _copy_flat_k.pick(dst.size)(src.reshape(-1), dst.reshape(-1))
         return dst
     if src.shape != dst.shape:
         shape = layout.broadcast_shapes(src.shape, dst.shape)
@@ -389,6 +438,7 @@ for _name in BINARY_NAMES:
                                         Kernel(_binary_strided, _name, _fj),
                                         Kernel(_binary_scalar_right, _name, _fj),
                                         Kernel(_binary_scalar_left, _name, _fj),
+                                        Kernel(_binary_rows, _name, _fj),
                                         np.dtype(np.bool_) if _name in _COMPARE else None)
     __all__.append(_name)
 

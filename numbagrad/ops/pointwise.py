@@ -30,6 +30,9 @@ from ._util import fmt_shape, is_scalar, scalar_tensor
 
 def _operands(a, b, op: str, out_dtype=None):
     """Promote ``a`` and ``b`` (Tensors or scalars) to Tensors of one dtype; check shapes."""
+    if out_dtype is None and type(a) is Tensor and type(b) is Tensor and \
+            a._data.dtype is b._data.dtype and a._data.shape == b._data.shape:
+        return a, b  # the common case, checked first: nothing to promote or broadcast
     ta = isinstance(a, Tensor)
     tb = isinstance(b, Tensor)
     if not ta and not tb:
