@@ -37,7 +37,8 @@ def _sum_rows(x, outer, r, scale, out, acc0):
 def _sum_middle(x, outer, r, inner, scale, out):
     """Sums over the middle axis of ``(outer, r, inner)``, ``inner > 1``: each task adds
     whole rows into a block of ``_BLOCK`` outputs (contiguous loads, no reduction chain).
-    Kept apart from ``_sum_rows``: one kernel with both loops took 3x longer to compile."""
+    Kept apart from ``_sum_rows`` so that a program compiles only the loop it uses (a bias
+    gradient needs this one alone)."""
     nb = (inner + _BLOCK - 1) // _BLOCK
     for t in prange(outer * nb):
         o = t // nb
