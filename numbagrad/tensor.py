@@ -166,10 +166,9 @@ class Tensor:
         self._version = other._version
 
     def _accumulator(self) -> AccumulateGrad:
-        acc = self._accum() if self._accum is not None else None
+        acc = self._accum
         if acc is None:
-            acc = AccumulateGrad(self)
-            self._accum = weakref.ref(acc)
+            acc = self._accum = AccumulateGrad(self)
         return acc
 
     def retain_grad(self) -> None:

@@ -386,3 +386,23 @@ def test_incoming_gradient_passed_through_is_copied():
     with ng.no_grad():
         b.grad.add_(10.0)
     np.testing.assert_array_equal(g.numpy(), [1.0, 2.0])
+
+
+def test_leaf_keeps_one_accumulator_without_a_reference_cycle():
+    import gc
+    import weakref
+
+    x = ng.ones(2, requires_grad=True)
+    n1 = (x * 2).grad_fn.next_functions[0][0]
+    n2 = (x * 3).grad_fn.next_functions[0][0]
+    assert n1 is n2 and n1.variable is x
+    gc.disable()
+    try:
+        ref = weakref.ref(x)
+        del x, n1, n2
+        assert ref() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
+    # a graph whose leaf nobody holds any more still runs backward
+    y = (ng.ones(2, requires_grad=True) * 2).sum()
+    y.backward()

@@ -314,10 +314,10 @@ def _binary_launcher(name, kflat, kstrided, kright, kleft, krows, out_dtype=None
         """Elementwise op with numpy broadcasting. ``a`` and ``b`` share a dtype."""
         if out is None and a.shape == b.shape and a.flags.c_contiguous and \
                 b.flags.c_contiguous:  # the common case first: one flat loop
-            out = np.empty(a.shape, out_dtype or a.dtype)
-            if out.size:
-                kflat.pick(out.size)(a.reshape(-1), b.reshape(-1), out.reshape(-1))
-            return out
+            out = np.empty(a.size, out_dtype or a.dtype)
+            if a.size:
+                kflat.pick(a.size)(a.reshape(-1), b.reshape(-1), out)
+            return out.reshape(a.shape)
         shape = layout.broadcast_shapes(a.shape, b.shape)
         if shape is None:
             raise ValueError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast")

@@ -25,6 +25,8 @@ node does not hold its own output Tensor (no reference cycle).
 """
 from __future__ import annotations
 
+import weakref
+
 from .grad_mode import _state
 
 Tensor = None  # numbagrad.tensor sets this once its class exists (it imports this module)
@@ -114,14 +116,17 @@ class Function:
         grad, record this call as a node of the graph.
 
         This runs once per op, so it is written for speed: one pass over the arguments
-        before ``forward`` and one after, no generator expressions (each op call used to
+        collects what the node needs, with no generator expressions (each op call used to
         spend about a third of its time here)."""
         ctx = cls.__new__(cls)
         ctx._saved = ()
         ctx._out = None
+        enabled = _state.enabled
         track = False
         device = None
         needs = []
+        edges = []
+        meta = []
         for a in args:
             if isinstance(a, Tensor):
                 d = a._device
@@ -132,11 +137,17 @@ class Function:
                         f"{cls.__name__.lower()}: expected all tensors to be on the same "
                         f"device, but found at least two devices, {device} and {d}!")
                 r = a._requires_grad
-                track = track or r
                 needs.append(r)
+                if r and enabled:
+                    track = True
+                    edges.append(a.grad_fn or a._accum or a._accumulator())
+                else:
+                    edges.append(None)
+                meta.append((a._data.shape, a._data.dtype))
             else:
                 needs.append(False)
-        track = track and _state.enabled
+                edges.append(None)
+                meta.append(None)
         ctx.needs_input_grad = tuple(needs) if track else ()
         data = cls.forward(ctx, *args, **kwargs)
         extra = None
@@ -151,15 +162,6 @@ class Function:
             view_base = base if base._base is None else base._base
         if track and data.dtype.kind == "f":
             out = Tensor._make(data, True, ctx, version, view_base, device)
-            edges = []
-            meta = []
-            for a in args:
-                if isinstance(a, Tensor):
-                    edges.append((a.grad_fn or a._accumulator()) if a._requires_grad else None)
-                    meta.append((a._data.shape, a._data.dtype))
-                else:
-                    edges.append(None)
-                    meta.append(None)
             ctx.next_edges = tuple(edges)
             ctx.input_meta = tuple(meta)
             if cls.save_output:
@@ -170,14 +172,24 @@ class Function:
 
 
 class AccumulateGrad:
-    """The node at a leaf tensor: adds the incoming gradient into ``leaf.grad``."""
+    """The node at a leaf tensor: adds the incoming gradient into ``leaf.grad``.
 
-    __slots__ = ("variable", "__weakref__")
+    The leaf keeps its node (created once, on the leaf's first use in a recorded op) and
+    the node refers back to the leaf weakly, so there is no reference cycle. A leaf that
+    nobody holds any more has no ``.grad`` anyone could read, and its gradient is dropped.
+    """
+
+    __slots__ = ("_leaf", "__weakref__")
     next_edges = ()
     input_meta = ()
 
     def __init__(self, variable):
-        self.variable = variable
+        self._leaf = weakref.ref(variable)
+
+    @property
+    def variable(self):
+        """The leaf tensor (None once it is gone)."""
+        return self._leaf()
 
     def name(self) -> str:
         return "AccumulateGrad"
@@ -190,7 +202,9 @@ class AccumulateGrad:
     def accumulate(self, g, create_graph: bool, owned: bool = False) -> None:
         """Add ``g`` into ``.grad``. ``owned``: the engine vouches that nothing else refers
         to ``g``'s array, so a first gradient is kept as it is instead of copied."""
-        v = self.variable
+        v = self._leaf()
+        if v is None:
+            return
         if g.dtype != v.dtype:
             g = g.to(v.dtype)
         if v._grad is None:
