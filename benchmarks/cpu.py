@@ -1,6 +1,6 @@
 """CPU benchmark: numbagrad against PyTorch eager, measured in one process.
 
-    python -m benchmarks.cpu [--quick] [--only NAME ...]
+    python -m benchmarks.cpu [--quick | --smoke] [--only NAME ...]
 
 Each workload is built for both libraries from the same initial weights and data, warmed
 up, then timed in alternating blocks of steps (numbagrad block, torch block, ...); the
@@ -13,6 +13,10 @@ glibc's default malloc returns large blocks to the OS after every step, which ma
 take hundreds of page faults per step; like the design notes advise, the benchmark runs
 with ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` raised so both libraries
 run at their best (it re-executes itself with them set).
+
+Each row carries numbagrad's target (``target``: the ratio it should stay at or below, or
+at or above for throughputs) and whether this run met it. ``--smoke`` runs every part
+once on small inputs to check that the benchmark itself works (its numbers mean nothing).
 """
 from __future__ import annotations
 
@@ -31,6 +35,19 @@ ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "21474836
 
 # ---------------------------------------------------------------- workloads
 
+
+
+# (the rule, the bound) each row's ratio is held to
+TARGETS = {
+    "mlp_784_256_10_adam_b128": ("<=", 0.8),
+    "mlp_784_1024_1024_10_sgdm_b512": ("<=", 1.0),
+    "cnn_28x28_sgd_b128": ("<=", 1.5),
+    "overhead": ("<=", 2.0),
+    "bandwidth": (">=", 0.9),
+    "memory": ("<=", 1.5),
+    "cold": ("<=", 10.0),
+    "warm": ("<=", 1.5),
+}
 
 
 WORKLOADS = {
@@ -122,22 +139,24 @@ def small_op(lib):
 
 
 def bandwidth(quick):
-    """(name, numbagrad GB/s, numpy GB/s) for add and sum of 16M float32."""
+    """(name, numbagrad GB/s or GFLOP/s, numpy's) for add and sum of 16M float32 (4M with
+    ``--quick``) and a float32 GEMM."""
     import numpy as np
 
     from numbagrad.kernels import cpu as K
 
-    n = (1 << 22) if quick else (1 << 24)
+    n = (1 << 16) if quick == "smoke" else (1 << 22) if quick else (1 << 24)
     x = np.random.rand(n).astype(np.float32)
     y = np.random.rand(n).astype(np.float32)
     out = np.empty_like(x)
+    size = f"{n >> 20}M" if n >= 1 << 20 else f"{n >> 10}K"
     rows = []
     t_ng, t_np = time_pair(lambda: K.add(x, y, out=out), lambda: np.add(x, y, out=out),
                            warmup=3, blocks=7, per_block=5)
-    rows.append(("add 16M f32 (GB/s)", 3 * x.nbytes / t_ng / 1e9, 3 * x.nbytes / t_np / 1e9))
+    rows.append((f"add {size} f32 (GB/s)", 3 * x.nbytes / t_ng / 1e9, 3 * x.nbytes / t_np / 1e9))
     t_ng, t_np = time_pair(lambda: K.sum(x), lambda: x.sum(), warmup=3, blocks=7, per_block=5)
-    rows.append(("sum 16M f32 (GB/s)", x.nbytes / t_ng / 1e9, x.nbytes / t_np / 1e9))
-    m = 512 if quick else 1024
+    rows.append((f"sum {size} f32 (GB/s)", x.nbytes / t_ng / 1e9, x.nbytes / t_np / 1e9))
+    m = 64 if quick == "smoke" else 512 if quick else 1024
     a = np.random.rand(m, m).astype(np.float32)
     b = np.random.rand(m, m).astype(np.float32)
     c = np.empty((m, m), np.float32)
@@ -229,11 +248,26 @@ def machine() -> str:
             f", threading layer {numbagrad._threading.LAYER}")
 
 
+def _met(rule, ratio) -> str:
+    op, bound = rule
+    if ratio != ratio:  # nan
+        return "-"
+    ok = ratio <= bound if op == "<=" else ratio >= bound
+    return "yes" if ok else f"no ({ratio / bound:.2f}x the bound)" if op == "<=" else \
+        f"no ({ratio / bound:.2f} of the bound)"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="fewer repetitions, smaller arrays")
-    p.add_argument("--only", nargs="*", default=None,
-                   help="subset: mlp cnn overhead bandwidth coldstart scaling memory")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="fewer repetitions, smaller arrays")
+    mode.add_argument("--smoke", action="store_true",
+                      help="every part once on small inputs: checks the benchmark runs")
+    p.add_argument("--only", nargs="+", default=None, metavar="PART",
+                   choices=["mlp", "cnn", "overhead", "bandwidth", "coldstart", "scaling",
+                            "memory"],
+                   help="run only these parts: mlp cnn overhead bandwidth coldstart scaling "
+                        "memory")
     args = p.parse_args(argv)
     if any(os.environ.get(k) != v for k, v in ENV.items()):
         os.execve(sys.executable, [sys.executable, "-m", "benchmarks.cpu", *sys.argv[1:]],
@@ -244,46 +278,59 @@ def main(argv=None):
     want = set(args.only or ["mlp", "cnn", "overhead", "bandwidth", "coldstart", "scaling",
                              "memory"])
     print(machine())
-    rows = []
-    blocks = 7 if args.quick else 15
+    rows = []  # (label, numbagrad, reference, ratio, target rule)
+    blocks = 1 if args.smoke else 7 if args.quick else 15
+    reps = dict(warmup=1, blocks=1, per_block=1) if args.smoke else dict(blocks=blocks)
     for name, spec in WORKLOADS.items():
         if spec["kind"] not in want:
             continue
         a, b = build("numbagrad", spec), build("torch", spec)
-        t_ng, t_t = time_pair(a, b, blocks=blocks)
-        rows.append((f"{name} (ms/step)", t_ng * 1e3, t_t * 1e3, t_ng / t_t))
+        t_ng, t_t = time_pair(a, b, **reps)
+        rows.append((f"{name} (ms/step)", t_ng * 1e3, t_t * 1e3, t_ng / t_t, TARGETS[name]))
         print(f"  {rows[-1][0]:44s} {rows[-1][1]:9.3f} {rows[-1][2]:9.3f} {rows[-1][3]:6.2f}",
               flush=True)
     if "overhead" in want:
-        t_ng, t_t = time_pair(small_op("numbagrad"), small_op("torch"), warmup=200,
-                              blocks=blocks, per_block=2000)
-        rows.append(("4x4 mul with grad recorded (us)", t_ng * 1e6, t_t * 1e6, t_ng / t_t))
+        t_ng, t_t = time_pair(small_op("numbagrad"), small_op("torch"),
+                              warmup=1 if args.smoke else 200, blocks=blocks,
+                              per_block=10 if args.smoke else 2000)
+        rows.append(("4x4 mul with grad recorded (us)", t_ng * 1e6, t_t * 1e6, t_ng / t_t,
+                     TARGETS["overhead"]))
     if "bandwidth" in want:
-        for label, ng_v, np_v in bandwidth(args.quick):
-            rows.append((label + " vs numpy", ng_v, np_v, ng_v / np_v))
+        for label, ng_v, np_v in bandwidth("smoke" if args.smoke else args.quick):
+            rows.append((label + " vs numpy", ng_v, np_v, ng_v / np_v, TARGETS["bandwidth"]))
     if "scaling" in want:
         for batch in (32, 128, 512, 2048):
             spec = dict(WORKLOADS["mlp_784_256_10_adam_b128"], batch=batch)
             t_ng, t_t = time_pair(build("numbagrad", spec), build("torch", spec),
-                                  blocks=max(5, blocks // 2))
+                                  **(reps if args.smoke else dict(blocks=max(5, blocks // 2))))
             rows.append((f"mlp b{batch} (us/sample)", t_ng / batch * 1e6, t_t / batch * 1e6,
-                         t_ng / t_t))
+                         t_ng / t_t, None))
     if "memory" in want:
         for name in WORKLOADS:
             m_ng, m_t = peak_memory("numbagrad", name), peak_memory("torch", name)
             rows.append((f"{name} peak step memory (MB)", m_ng / 1e6, m_t / 1e6,
-                         m_ng / max(m_t, 1)))
+                         m_ng / max(m_t, 1), TARGETS["memory"]))
     if "coldstart" in want:
         cold, warm = cold_start()
-        rows.append(("cold start to 1st MLP step, empty cache (s)", cold, float("nan"),
-                     float("nan")))
-        rows.append(("cold start to 1st MLP step, warm cache (s)", warm, float("nan"),
-                     float("nan")))
+        nan = float("nan")
+        rows.append(("cold start to 1st MLP step, empty cache (s)", cold, nan, cold,
+                     TARGETS["cold"]))
+        rows.append(("cold start to 1st MLP step, warm cache (s)", warm, nan, warm,
+                     TARGETS["warm"]))
     print()
-    print(f"| {'workload':48s} | {'numbagrad':>10s} | {'reference':>10s} | {'ratio':>6s} |")
-    print(f"|{'-' * 50}|{'-' * 12}|{'-' * 12}|{'-' * 8}|")
-    for label, a, b, r in rows:
-        print(f"| {label:48s} | {a:10.3f} | {b:10.3f} | {r:6.2f} |")
+    if args.smoke:
+        print("smoke run: one repetition of each part on small inputs; the numbers below only "
+              "show that every part ran")
+    print("ratio: numbagrad / reference (PyTorch CPU; numpy for GB/s and GFLOP/s); for the "
+          "cold-start rows the value itself")
+    print(f"| {'workload':52s} | {'numbagrad':>10s} | {'reference':>10s} | {'ratio':>6s} "
+          f"| {'target':>7s} | met |")
+    print(f"|{'-' * 54}|{'-' * 12}|{'-' * 12}|{'-' * 8}|{'-' * 9}|-----|")
+    for label, a, b, r, rule in rows:
+        tgt = f"{rule[0]} {rule[1]:g}" if rule else ""
+        met = _met(rule, r) if rule else ""
+        ref = f"{b:10.3f}" if b == b else f"{'':10s}"
+        print(f"| {label:52s} | {a:10.3f} | {ref} | {r:6.2f} | {tgt:>7s} | {met} |")
     return rows
 
 

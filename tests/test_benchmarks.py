@@ -1,0 +1,36 @@
+"""The CPU benchmark runs end to end (``--smoke``: every part once, small inputs). Its
+timings are not checked here: speed is measured by ``python -m benchmarks.cpu`` itself."""
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_cpu_benchmark_smoke_prints_every_row(torch):
+    out = subprocess.run([sys.executable, "-m", "benchmarks.cpu", "--smoke"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ")][1:]
+    labels = [r.split("|")[1].strip() for r in rows]
+    for want in ("mlp_784_256_10_adam_b128 (ms/step)", "cnn_28x28_sgd_b128 (ms/step)",
+                 "4x4 mul with grad recorded (us)", "mlp b2048 (us/sample)",
+                 "cnn_28x28_sgd_b128 peak step memory (MB)",
+                 "cold start to 1st MLP step, warm cache (s)"):
+        assert want in labels, labels
+    assert any(re.match(r"GEMM \d+\^3", lab) for lab in labels)
+    for r in rows:
+        value = float(r.split("|")[2])
+        assert math.isfinite(value) and value >= 0, r
+    assert len(rows) == 16
+
+
+@pytest.mark.parametrize("bad", [["--quick", "--smoke"], ["--only", "nothing"]])
+def test_cpu_benchmark_rejects_bad_arguments(bad):
+    out = subprocess.run([sys.executable, "-m", "benchmarks.cpu", *bad], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
