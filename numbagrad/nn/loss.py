@@ -6,7 +6,7 @@ the formulas are in the functional docstrings, e.g. cross-entropy
 """
 from __future__ import annotations
 
-from ..ops.nn_loss import _reduction
+from ..ops.nn_loss import _distillation_hparams, _reduction
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
@@ -132,5 +132,28 @@ class KLDivLoss(_Loss):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
+class DistillationLoss(_Loss):
+    r"""Knowledge distillation from a teacher's logits:
+    :math:`\ell_n = \alpha T^2\,\mathrm{KL}(\mathrm{softmax}(t_n/T)\,\|\,
+    \mathrm{softmax}(s_n/T)) + (1-\alpha)\,\mathrm{CE}(s_n, y_n)`.
+
+    ``forward(student_logits, teacher_logits, targets)``; the teacher's logits get no
+    gradient. See ``numbagrad.nn.functional.distillation_loss``."""
+
+    def __init__(self, T: float = 4.0, alpha: float = 0.9, reduction: str = "mean"):
+        if reduction not in ("none", "mean", "sum"):
+            raise ValueError(f"DistillationLoss: reduction must be 'none', 'mean' or 'sum', "
+                             f"got {reduction!r}")
+        super().__init__(reduction=reduction)
+        self.T, self.alpha = _distillation_hparams(T, alpha, "DistillationLoss")
+
+    def forward(self, student_logits, teacher_logits, targets):
+        return F.distillation_loss(student_logits, teacher_logits, targets, T=self.T,
+                                   alpha=self.alpha, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"T={self.T}, alpha={self.alpha}, reduction={self.reduction!r}"
+
+
 __all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
-           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "DistillationLoss"]

@@ -9,6 +9,7 @@ reaches a kernel.
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -508,6 +509,89 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _reduce(loss, reduction)
 
 
+# ---------------------------------------------------------------- distillation
+
+
+def _distillation_hparams(T, alpha, op: str = "distillation_loss") -> tuple[float, float]:
+    """Check and return ``(T, alpha)`` as floats: a finite ``T > 0``, ``0 <= alpha <= 1``."""
+    for name, v in (("T", T), ("alpha", alpha)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{op}: {name} must be a real number, got {type(v).__name__}")
+    T, alpha = float(T), float(alpha)
+    if not (math.isfinite(T) and T > 0):
+        raise ValueError(f"{op}: the temperature T must be a finite number > 0, got {T}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"{op}: alpha must be in [0, 1], got {alpha}")
+    return T, alpha
+
+
+def _distillation_args(student, teacher, targets, op: str):
+    """Check the three tensors; returns the teacher (detached, student's dtype) and the
+    targets (int64)."""
+    _check_tensor(student, op, "student_logits")
+    _check_tensor(teacher, op, "teacher_logits")
+    _check_tensor(targets, op, "targets")
+    if student.ndim != 2:
+        raise ValueError(f"{op}: student_logits must have shape (N, C), got "
+                         f"{fmt_shape(student.shape)}")
+    if not student.dtype.is_floating_point:
+        raise RuntimeError(f"{op}: student_logits must be floating point, got {student.dtype}")
+    if teacher.shape != student.shape:
+        raise ValueError(f"{op}: teacher_logits of shape {fmt_shape(teacher.shape)} do not "
+                         f"match student_logits of shape {fmt_shape(student.shape)}")
+    if not teacher.dtype.is_floating_point:
+        raise RuntimeError(f"{op}: teacher_logits must be floating point, got {teacher.dtype}")
+    N, C = student.shape
+    if targets.shape != (N,):
+        raise ValueError(f"{op}: targets must have shape [{N}] (one class index per row of "
+                         f"student_logits {fmt_shape(student.shape)}), got "
+                         f"{fmt_shape(targets.shape)}")
+    if targets.dtype.is_floating_point or targets.dtype is dtypes.bool_:
+        raise RuntimeError(f"{op}: targets must be integer class indices, got {targets.dtype}")
+    t = targets._host()
+    if t.size and (t.min() < 0 or t.max() >= C):
+        bad = t[(t < 0) | (t >= C)][0]
+        raise IndexError(f"{op}: target {int(bad)} is out of range for {C} classes "
+                         f"(student_logits {fmt_shape(student.shape)})")
+    teacher = teacher.detach()
+    if teacher.dtype is not student.dtype:
+        teacher = cast(teacher, student.dtype)
+    return teacher, cast(targets.detach(), dtypes.int64)
+
+
+def distillation_loss(student_logits: Tensor, teacher_logits: Tensor, targets: Tensor,
+                      T: float = 4.0, alpha: float = 0.9, reduction: str = "mean") -> Tensor:
+    r"""Knowledge-distillation loss (Hinton, Vinyals and Dean, 2015) for logits (N, C).
+
+    Per sample :math:`n`, with :math:`q_n = \mathrm{softmax}(t_n / T)` the teacher's
+    softened distribution and :math:`p_n = \mathrm{softmax}(s_n / T)` the student's:
+
+    .. math::
+        \ell_n = \alpha\, T^2 \sum_c q_{n,c} \log\frac{q_{n,c}}{p_{n,c}}
+                 \;+\; (1 - \alpha)\,\bigl(-\log \mathrm{softmax}(s_n)_{y_n}\bigr)
+
+    The :math:`T^2` keeps the soft term's gradient on the scale of the hard term's as
+    :math:`T` grows. ``reduction``: ``'none'`` returns :math:`\ell` (N,), ``'sum'``
+    :math:`\sum_n \ell_n`, ``'mean'`` :math:`\frac1N \sum_n \ell_n` (so the soft term is
+    ``kl_div(..., reduction='batchmean')``). ``teacher_logits`` are constants: they are
+    detached, so no gradient reaches them even when they require grad. ``targets`` are
+    integer class indices in ``[0, C)``.
+    """
+    op = "distillation_loss"
+    T, alpha = _distillation_hparams(T, alpha, op)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    teacher, targets = _distillation_args(student_logits, teacher_logits, targets, op)
+    log_p = log_softmax(student_logits / T, 1)
+    q = softmax(teacher / T, 1)
+    if reduction == "none":
+        soft = kl_div(log_p, q, reduction="none").sum(1)
+    else:
+        soft = kl_div(log_p, q, reduction="batchmean" if reduction == "mean" else "sum")
+    hard = cross_entropy(student_logits, targets, reduction=reduction)
+    return soft * (alpha * T * T) + hard * (1.0 - alpha)
+
+
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy",
            "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
-           "logsigmoid"]
+           "logsigmoid", "distillation_loss"]
