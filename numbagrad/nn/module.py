@@ -3,9 +3,15 @@
 A Module keeps its parameters, buffers and sub-modules in three ordered dicts filled by
 ``__setattr__``; everything else (``parameters()``, ``state_dict()``, ``to()``,
 ``train()``...) walks those dicts recursively, with PyTorch's names and dotted keys.
+
+Forward hooks (``register_forward_pre_hook`` / ``register_forward_hook``) let code outside
+a layer see or replace its inputs and outputs; pruning uses a pre-hook to rebuild a masked
+weight before every call. They live in two more ordered dicts, keyed by the id of the
+``RemovableHandle`` that registration returns, and are not part of ``state_dict``.
 """
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -34,6 +40,39 @@ class _IncompatibleKeys(tuple):
         return f"_IncompatibleKeys(missing_keys={self[0]}, unexpected_keys={self[1]})"
 
 
+class RemovableHandle:
+    """Returned by hook registration: ``handle.remove()`` unregisters the hook (a second
+    call does nothing). Also a context manager that removes the hook on exit."""
+
+    _next_id = 0
+
+    def __init__(self, hooks_dict, *, extra_dict=None) -> None:
+        # weak, so a handle kept by the caller does not keep a deleted module alive
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.extra_dict_ref = None if extra_dict is None else weakref.ref(extra_dict)
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        for ref in (self.hooks_dict_ref, self.extra_dict_ref):
+            d = ref() if ref is not None else None
+            if d is not None:
+                d.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        return f"<RemovableHandle id={self.id}>"
+
+
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+               "_forward_hooks_with_kwargs")
+
+
 class Module:
     """Base class of layers and models: subclass it, assign layers and Parameters as
     attributes in ``__init__``, and write ``forward``."""
@@ -46,13 +85,91 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        for name in _HOOK_DICTS:
+            object.__setattr__(self, name, OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required "
                                   "\"forward\" function")
 
     def __call__(self, *args, **kwargs):
+        # Two dict truth tests are all a hook-free call pays (this runs for every layer).
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        """Pre-hooks, ``forward``, then forward hooks, each group in registration order.
+        The dicts are copied first, so a hook may remove itself (or others) while running."""
+        with_kw = self._forward_pre_hooks_with_kwargs
+        for hid, hook in tuple(self._forward_pre_hooks.items()):
+            if hid in with_kw:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {res}.")
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        with_kw = self._forward_hooks_with_kwargs
+        for hid, hook in tuple(self._forward_hooks.items()):
+            res = hook(self, args, kwargs, out) if hid in with_kw else hook(self, args, out)
+            if res is not None:
+                out = res
+        return out
+
+    # ---- hooks ----
+
+    def _add_hook(self, store: str, hook, prepend: bool, with_kwargs: bool) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        hooks = getattr(self, store)
+        extra = getattr(self, store + "_with_kwargs")
+        handle = RemovableHandle(hooks, extra_dict=extra)
+        hooks[handle.id] = hook
+        if with_kwargs:
+            extra[handle.id] = True
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every ``forward``. Returning ``None`` keeps
+        the input; returning a tuple replaces ``args``, any other value becomes the single
+        argument. With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs)`` and
+        may return ``(new_args, new_kwargs)``. ``prepend=True`` runs it before the hooks
+        already registered. Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every ``forward`` (``args`` as given to
+        ``forward``, after any pre-hook); a non-``None`` return replaces the output. With
+        ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    # ---- copying and pickling ----
+
+    def __getstate__(self):
+        """The instance dict, with plain-attribute tensors that belong to a graph (such as
+        a pruned weight ``orig * mask``, rebuilt by a pre-hook) detached, so ``deepcopy``
+        and ``pickle`` of such a module work."""
+        state = self.__dict__.copy()
+        for k, v in state.items():
+            if isinstance(v, Tensor) and v.grad_fn is not None:
+                state[k] = v.detach()
+        return state
+
+    def __setstate__(self, state) -> None:
+        self.__dict__.update(state)
+        for name in _HOOK_DICTS:  # modules pickled before hooks existed
+            if name not in self.__dict__:
+                object.__setattr__(self, name, OrderedDict())
 
     # ---- attribute registration ----
 

@@ -1,4 +1,4 @@
-"""``clip_grad_norm_`` and ``clip_grad_value_``."""
+"""``clip_grad_norm_`` and ``clip_grad_value_``; pruning in the ``prune`` submodule."""
 from __future__ import annotations
 
 import math
@@ -50,3 +50,6 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     with no_grad():
         for g in _grads(parameters):
             g.clamp_(-clip_value, clip_value)
+
+
+from . import prune  # noqa: E402,F401  (numbagrad.nn.utils.prune)
