@@ -67,7 +67,7 @@ from .ops import (  # noqa: E402,F401
 from .tensor import Size, Tensor  # noqa: E402
 
 from . import nn, optim  # noqa: E402  (after Tensor: layers build on it)
-from . import cuda, datasets, utils  # noqa: E402
+from . import cuda, datasets, quantization, utils  # noqa: E402
 from .dlpack import from_dlpack  # noqa: E402
 from .random import Generator  # noqa: E402
 from .serialization import load, save  # noqa: E402
