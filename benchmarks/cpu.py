@@ -166,6 +166,49 @@ def bandwidth(quick):
     return rows
 
 
+def int8_rows(smoke):
+    """int8 against float32 in numbagrad itself: the matrix product kernel (GOP/s) and the
+    inference forward of the 784-1024-1024-10 MLP at batch 512, float32 against
+    ``quantize_dynamic`` (ms). No targets: the numbers are reported as they are."""
+    import numpy as np
+
+    import numbagrad as ng
+    from numbagrad import nn
+    from numbagrad import quantization as Q
+    from numbagrad.kernels import cpu as K
+
+    m, k, n = (64, 128, 64) if smoke else (512, 1024, 1024)
+    rng = np.random.default_rng(0)
+    a8 = rng.integers(-128, 128, (m, k)).astype(np.int8)
+    b8 = rng.integers(-128, 128, (n, k)).astype(np.int8)
+    af = a8.astype(np.float32)
+    bf = b8.astype(np.float32).T
+    out = np.empty((m, n), np.float32)
+    reps = dict(warmup=1, blocks=1, per_block=1) if smoke else dict(warmup=2, blocks=7,
+                                                                   per_block=3)
+    t8, tf = time_pair(lambda: K.matmul_int8(a8, b8), lambda: K.matmul(af, bf, out), **reps)
+    rows = [(f"int8 GEMM {m}x{k}x{n} (GOP/s) vs float32", 2 * m * k * n / t8 / 1e9,
+             2 * m * k * n / tf / 1e9, (2 * m * k * n / t8) / (2 * m * k * n / tf))]
+    sizes = (784, 1024, 1024, 10)
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+    model = nn.Sequential(*layers).eval()
+    qmodel = Q.quantize_dynamic(model)
+    x = ng.tensor(rng.standard_normal((64 if smoke else 512, 784)).astype(np.float32))
+
+    def fwd(mod):
+        def run():
+            with ng.no_grad():
+                return mod(x)
+        return run
+
+    tq, tfl = time_pair(fwd(qmodel), fwd(model), **reps)
+    rows.append(("MLP-1024 inference, int8 dynamic vs float32 (ms)", tq * 1e3, tfl * 1e3,
+                 tq / tfl))
+    return rows
+
+
 # ---------------------------------------------------------------- subprocess probes
 
 _MEM_PROBE = r"""
@@ -264,10 +307,10 @@ def main(argv=None):
     mode.add_argument("--smoke", action="store_true",
                       help="every part once on small inputs: checks the benchmark runs")
     p.add_argument("--only", nargs="+", default=None, metavar="PART",
-                   choices=["mlp", "cnn", "overhead", "bandwidth", "coldstart", "scaling",
-                            "memory"],
-                   help="run only these parts: mlp cnn overhead bandwidth coldstart scaling "
-                        "memory")
+                   choices=["mlp", "cnn", "overhead", "bandwidth", "int8", "coldstart",
+                            "scaling", "memory"],
+                   help="run only these parts: mlp cnn overhead bandwidth int8 coldstart "
+                        "scaling memory")
     args = p.parse_args(argv)
     if any(os.environ.get(k) != v for k, v in ENV.items()):
         os.execve(sys.executable, [sys.executable, "-m", "benchmarks.cpu", *sys.argv[1:]],
@@ -275,8 +318,8 @@ def main(argv=None):
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    want = set(args.only or ["mlp", "cnn", "overhead", "bandwidth", "coldstart", "scaling",
-                             "memory"])
+    want = set(args.only or ["mlp", "cnn", "overhead", "bandwidth", "int8", "coldstart",
+                             "scaling", "memory"])
     print(machine())
     rows = []  # (label, numbagrad, reference, ratio, target rule)
     blocks = 1 if args.smoke else 7 if args.quick else 15
@@ -298,6 +341,9 @@ def main(argv=None):
     if "bandwidth" in want:
         for label, ng_v, np_v in bandwidth("smoke" if args.smoke else args.quick):
             rows.append((label + " vs numpy", ng_v, np_v, ng_v / np_v, TARGETS["bandwidth"]))
+    if "int8" in want:
+        for label, a, b, r in int8_rows(args.smoke):
+            rows.append((label, a, b, r, None))
     if "scaling" in want:
         for batch in (32, 128, 512, 2048):
             spec = dict(WORKLOADS["mlp_784_256_10_adam_b128"], batch=batch)
@@ -321,8 +367,9 @@ def main(argv=None):
     if args.smoke:
         print("smoke run: one repetition of each part on small inputs; the numbers below only "
               "show that every part ran")
-    print("ratio: numbagrad / reference (PyTorch CPU; numpy for GB/s and GFLOP/s); for the "
-          "cold-start rows the value itself")
+    print("ratio: numbagrad / reference (PyTorch CPU; numpy for GB/s and GFLOP/s; "
+          "numbagrad's float32 path for the int8 rows); for the cold-start rows the value "
+          "itself")
     print(f"| {'workload':52s} | {'numbagrad':>10s} | {'reference':>10s} | {'ratio':>6s} "
           f"| {'target':>7s} | met |")
     print(f"|{'-' * 54}|{'-' * 12}|{'-' * 12}|{'-' * 8}|{'-' * 9}|-----|")

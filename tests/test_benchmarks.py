@@ -20,13 +20,14 @@ def test_cpu_benchmark_smoke_prints_every_row(torch):
     for want in ("mlp_784_256_10_adam_b128 (ms/step)", "cnn_28x28_sgd_b128 (ms/step)",
                  "4x4 mul with grad recorded (us)", "mlp b2048 (us/sample)",
                  "cnn_28x28_sgd_b128 peak step memory (MB)",
-                 "cold start to 1st MLP step, warm cache (s)"):
+                 "cold start to 1st MLP step, warm cache (s)",
+                 "MLP-1024 inference, int8 dynamic vs float32 (ms)"):
         assert want in labels, labels
     assert any(re.match(r"GEMM \d+\^3", lab) for lab in labels)
     for r in rows:
         value = float(r.split("|")[2])
         assert math.isfinite(value) and value >= 0, r
-    assert len(rows) == 16
+    assert len(rows) == 18
 
 
 @pytest.mark.parametrize("bad", [["--quick", "--smoke"], ["--only", "nothing"]])
