@@ -171,6 +171,31 @@ class Tensor:
             acc = self._accum = AccumulateGrad(self)
         return acc
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` each time ``backward`` has finished writing this leaf's
+        ``.grad`` (once per backward sweep: the engine sums every contribution first), as
+        PyTorch's method of that name. Returns a handle whose ``remove()`` unregisters it.
+        Data-parallel training uses it to start a gradient's all-reduce while the rest of
+        the backward still runs."""
+        from collections import OrderedDict
+
+        from .nn.module import RemovableHandle
+
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        acc = self._accumulator()
+        if acc._post_hooks is None:
+            acc._post_hooks = OrderedDict()
+        handle = RemovableHandle(acc._post_hooks)
+        acc._post_hooks[handle.id] = hook
+        return handle
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if not self._requires_grad:

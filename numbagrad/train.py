@@ -8,6 +8,15 @@ test set. Each epoch prints the training loss and accuracy and the test accuracy
 writes a checkpoint (model, optimizer, scheduler, epoch) atomically; ``--resume`` continues
 from it. Shuffling and dropout are seeded per epoch, so a resumed run sees exactly the
 batches and masks an uninterrupted run would have seen, and ends with the same weights.
+
+Data-parallel training on several processes (needs ``numbagrad[distributed]``)::
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 mpiexec -n 4 python -m numbagrad.train --distributed
+
+Every rank loads the data, trains on its own shard of each epoch (``DistributedSampler``;
+``--batch-size`` is per rank) with the model wrapped in ``DistributedDataParallel``, and
+only rank 0 prints and writes the checkpoint (the unwrapped model's state, so a
+checkpoint resumes with or without ``--distributed``).
 """
 from __future__ import annotations
 
@@ -66,7 +75,8 @@ def parse_args(argv=None):
     p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
     p.add_argument("--epochs", type=int, default=None,
                    help="number of epochs (default: 30 for mlp, 20 for cnn)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32,
+                   help="batch size (per rank with --distributed; default: 32)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", default=None,
@@ -76,6 +86,9 @@ def parse_args(argv=None):
                         "cosine learning-rate schedule spans the original number of epochs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI ranks: mpiexec -n 4 python -m numbagrad.train "
+                        "--distributed")
     args = p.parse_args(argv)
     if args.epochs is None:
         args.epochs = 30 if args.model == "mlp" else 20
@@ -86,6 +99,17 @@ def parse_args(argv=None):
 
 def main(argv=None) -> float:
     args = parse_args(argv)
+    rank, world = 0, 1
+    if args.distributed:
+        from numbagrad import distributed as dist
+
+        dist.init()
+        rank, world = dist.get_rank(), dist.get_world_size()
+
+    def say(*a, **kw):  # only rank 0 talks
+        if rank == 0:
+            print(*a, **kw)
+
     ng.manual_seed(args.seed)
     x_train, x_test, y_train, y_test = (t.to(args.device) for t in load_data(args.seed))
     model = make_model(args.model).to(args.device)
@@ -101,13 +125,17 @@ def main(argv=None) -> float:
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         start = ckpt["epoch"] + 1
-        print(f"resumed from {args.checkpoint} after epoch {ckpt['epoch']}")
+        say(f"resumed from {args.checkpoint} after epoch {ckpt['epoch']}")
     elif args.resume:
-        print(f"no checkpoint at {args.checkpoint}; starting from scratch")
+        say(f"no checkpoint at {args.checkpoint}; starting from scratch")
 
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{args.model}: {n_params} parameters, {len(y_train)} training and {len(y_test)} "
-          f"test images, {args.epochs} epochs, on {args.device}")
+    say(f"{args.model}: {n_params} parameters, {len(y_train)} training and {len(y_test)} "
+        f"test images, {args.epochs} epochs, on {args.device}"
+        + (f", {world} ranks" if args.distributed else ""))
+    net = model  # what the training steps call
+    if args.distributed:
+        net = nn.parallel.DistributedDataParallel(model)
     train_set = ng.utils.data.TensorDataset(x_train, y_train)
     try:
         from tqdm import tqdm
@@ -116,17 +144,23 @@ def main(argv=None) -> float:
     t0 = time.perf_counter()
     for epoch in range(start, args.epochs + 1):
         model.train()
-        ng.manual_seed(args.seed * 1000 + epoch)  # dropout masks of this epoch
-        gen = ng.Generator().manual_seed(args.seed * 1000 + epoch)  # its batch order
-        loader = ng.utils.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                                          generator=gen)
+        ng.manual_seed(args.seed * 1000 + epoch + 7919 * rank)  # dropout masks of this epoch
+        if args.distributed:  # this rank's shard of the epoch's order
+            sampler = ng.utils.data.DistributedSampler(train_set, seed=args.seed * 1000)
+            sampler.set_epoch(epoch)
+            loader = ng.utils.data.DataLoader(train_set, batch_size=args.batch_size,
+                                              sampler=sampler)
+        else:
+            gen = ng.Generator().manual_seed(args.seed * 1000 + epoch)  # its batch order
+            loader = ng.utils.data.DataLoader(train_set, batch_size=args.batch_size,
+                                              shuffle=True, generator=gen)
         batches = loader
-        if tqdm is not None and not args.no_progress:
+        if tqdm is not None and not args.no_progress and rank == 0:
             batches = tqdm(loader, desc=f"epoch {epoch}/{args.epochs}", leave=False,
                            file=sys.stdout)
         total, correct, seen = 0.0, 0, 0
         for xb, yb in batches:
-            logits = model(xb)
+            logits = net(xb)
             loss = F.cross_entropy(logits, yb)
             opt.zero_grad()
             loss.backward()
@@ -137,15 +171,22 @@ def main(argv=None) -> float:
             if batches is not loader:
                 batches.set_postfix(loss=f"{loss.item():.4f}")
         sched.step()
+        if args.distributed:  # the epoch's totals over all ranks
+            sums = ng.tensor([total, correct, seen], dtype="float64")
+            dist.all_reduce(sums)
+            total, correct, seen = sums.tolist()
         test_loss, test_acc = evaluate(model, x_test, y_test)
-        print(f"epoch {epoch:3d}  train loss {total / seen:.4f}  train acc {correct / seen:.4f}"
-              f"  test loss {test_loss:.4f}  test acc {test_acc:.4f}  "
-              f"({time.perf_counter() - t0:.1f} s)", flush=True)
-        ng.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                 "scheduler": sched.state_dict(), "epoch": epoch, "model_kind": args.model},
-                args.checkpoint)
+        say(f"epoch {epoch:3d}  train loss {total / seen:.4f}  train acc {correct / seen:.4f}"
+            f"  test loss {test_loss:.4f}  test acc {test_acc:.4f}  "
+            f"({time.perf_counter() - t0:.1f} s)", flush=True)
+        if rank == 0:
+            ng.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                     "scheduler": sched.state_dict(), "epoch": epoch,
+                     "model_kind": args.model}, args.checkpoint)
     _, test_acc = evaluate(model, x_test, y_test)
-    print(f"test accuracy: {test_acc:.4f} ({args.model}, checkpoint {args.checkpoint})")
+    if args.distributed:
+        dist.barrier()  # the checkpoint is written before any rank returns
+    say(f"test accuracy: {test_acc:.4f} ({args.model}, checkpoint {args.checkpoint})")
     return test_acc
 
 

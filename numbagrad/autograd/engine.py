@@ -12,7 +12,8 @@
 4. reduce each returned gradient to its input's shape (un-broadcasting happens here, once,
    for every op), check it, and pass it on; leaves' ``AccumulateGrad`` nodes write
    ``.grad`` (``backward``) or hand the gradient back (``grad``);
-5. free each node's saved tensors after it ran, unless ``retain_graph``.
+5. free each node's saved tensors after it ran, unless ``retain_graph``;
+6. run the callbacks queued during the sweep (``queue_callback``), once, in order.
 
 A leaf's first gradient becomes its ``.grad``. ``AccumulateGrad`` copies it unless the
 engine knows the array has no other owner ("owned" below): it was made by the backward
@@ -66,6 +67,26 @@ def _owned(gi, g) -> bool:
         _SOLE = _probe_sole_refs()
     rt, ra = _refs(gi)
     return rt <= _SOLE[0] and ra <= _SOLE[1]
+
+
+_callbacks: list = []  # queued by hooks during a ``backward`` sweep, run when it ends
+
+
+def queue_callback(fn) -> None:
+    """Run ``fn()`` once the current ``backward`` sweep has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``). Meant to be called from a hook that
+    runs during backward, such as a post-accumulate-grad hook; data-parallel training uses
+    it to wait for its gradient all-reduces before ``backward()`` returns. If the sweep
+    fails, the queued callbacks are dropped."""
+    _callbacks.append(fn)
+
+
+def _run_callbacks() -> None:
+    try:
+        while _callbacks:
+            _callbacks.pop(0)()
+    finally:
+        _callbacks.clear()  # a failing callback drops the rest
 
 
 def _node_of(t):
@@ -166,6 +187,20 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
             if needed is None or needed[node]:
                 ready.append(node)
 
+    try:
+        _sweep(ready, grads, owned, deps, needed, targets, captured, inputs, retain_graph,
+               create_graph)
+    except BaseException:
+        _callbacks.clear()
+        raise
+    if _callbacks:
+        _run_callbacks()
+    return captured
+
+
+def _sweep(ready, grads, owned, deps, needed, targets, captured, inputs, retain_graph,
+           create_graph) -> None:
+    """Step 3-5 of the module docstring: run the nodes as their gradients complete."""
     with set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
@@ -222,7 +257,6 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                 deps[e] -= 1
                 if deps[e] == 0:
                     ready.append(e)
-    return captured
 
 
 def _retain(ref, g, create_graph):

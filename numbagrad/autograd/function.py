@@ -177,14 +177,16 @@ class AccumulateGrad:
     The leaf keeps its node (created once, on the leaf's first use in a recorded op) and
     the node refers back to the leaf weakly, so there is no reference cycle. A leaf that
     nobody holds any more has no ``.grad`` anyone could read, and its gradient is dropped.
+    After writing ``.grad`` it calls the leaf's post-accumulate-grad hooks, if any.
     """
 
-    __slots__ = ("_leaf", "__weakref__")
+    __slots__ = ("_leaf", "_post_hooks", "__weakref__")
     next_edges = ()
     input_meta = ()
 
     def __init__(self, variable):
         self._leaf = weakref.ref(variable)
+        self._post_hooks = None  # {handle id: hook}, see Tensor.register_post_accumulate_grad_hook
 
     @property
     def variable(self):
@@ -221,3 +223,6 @@ class AccumulateGrad:
             k = v._device.kernels
             k.add(v._grad._data, g._data, out=v._grad._data)
             v._grad._version[0] += 1
+        if self._post_hooks:  # the leaf's gradient for this backward is now final
+            for hook in tuple(self._post_hooks.values()):
+                hook(v)

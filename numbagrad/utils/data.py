@@ -21,11 +21,12 @@ import numpy as np
 
 from .. import creation
 from ..ops import stack
-from ..random import randint_indices, randperm_indices
+from ..random import Generator, randint_indices, randperm_indices
 from ..tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
+           "DistributedSampler",
            "DataLoader", "default_collate", "default_convert", "random_split"]
 
 
@@ -231,6 +232,73 @@ class BatchSampler(Sampler):
     def __len__(self) -> int:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+
+class DistributedSampler(Sampler):
+    """Rank ``rank``'s share of ``dataset`` when ``num_replicas`` processes train together
+    (PyTorch's semantics).
+
+    Every rank draws the same order (a permutation seeded with ``seed + epoch`` when
+    ``shuffle``, else ``0, 1, ...``) and takes every ``num_replicas``-th index starting at
+    ``rank``, so the shares are disjoint and equally long. Without ``drop_last`` the order
+    is padded with its own first indices up to a multiple of ``num_replicas`` (a few
+    samples are seen twice per epoch); with it the tail is cut instead. Call
+    ``set_epoch(epoch)`` before each epoch for a fresh order. ``num_replicas`` and ``rank``
+    default to the world size and rank of ``numbagrad.distributed``.
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+        if num_replicas is None or rank is None:
+            from .. import distributed as dist
+
+            if not dist.is_initialized():
+                raise RuntimeError("DistributedSampler: give num_replicas and rank, or call "
+                                   "numbagrad.distributed.init() first")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
+        if num_replicas < 1:
+            raise ValueError(f"num_replicas should be a positive integer, got {num_replicas}")
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
+                             f"[0, {num_replicas - 1}]")
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self.drop_last = drop_last
+        n = len(dataset)
+        if drop_last and n % num_replicas:
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            gen = Generator().manual_seed(self.seed + self.epoch)
+            order = randperm_indices(n, gen).tolist()
+        else:
+            order = list(range(n))
+        if not self.drop_last:
+            pad = self.total_size - n
+            if pad <= n:
+                order += order[:pad]
+            else:
+                order += (order * math.ceil(pad / n))[:pad]
+        else:
+            order = order[:self.total_size]
+        return iter(order[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use ``seed + epoch`` for the next order (same on every rank)."""
+        self.epoch = epoch
 
 
 # ------------------------------------------------------------------ collation
