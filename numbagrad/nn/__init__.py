@@ -1,5 +1,5 @@
 """Layers, losses and the Module system (``numbagrad.nn``), with PyTorch's names."""
-from . import functional, init, parallel, utils
+from . import functional, init, parallel, pipeline, utils
 from .conv import *
 from .dropout import *
 from .layers import (

@@ -281,3 +281,6 @@ def _tensor_on(arr: np.ndarray, like: Tensor) -> Tensor:
 
     t = creation.from_numpy(np.ascontiguousarray(arr))
     return t if like.device.type == "cpu" else t.to(like.device)
+
+
+from .pipeline import Pipeline, pipeline_from_sequential  # noqa: E402,F401  (re-export)
