@@ -4,50 +4,23 @@ in-process.
 
 The MPI tests are skipped when mpi4py or an ``mpiexec`` is missing; the sampler tests need
 neither. Each rank gets one BLAS and one Numba thread."""
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from mpi_launch import mpirun, needs_mpi
 
 import numbagrad as ng
 from numbagrad.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 SCRIPTS = Path(__file__).parent / "distributed_scripts"
-ROOT = Path(__file__).parent.parent
-
-
-def _mpiexec():
-    here = Path(sys.executable).parent / "mpiexec"  # the mpich wheel's, beside python
-    return str(here) if here.exists() else shutil.which("mpiexec")
-
-
-def _have_mpi4py() -> bool:
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_mpi = pytest.mark.skipif(
-    not (_have_mpi4py() and _mpiexec()),
-    reason="needs mpi4py and mpiexec (pip install numbagrad[distributed])")
 
 
 def _mpirun(n, args, timeout=120, env_extra=None):
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.update(env_extra or {})
+    """``(exit status, output, seconds)`` of an ``mpiexec -n n`` run."""
     t0 = time.perf_counter()
-    proc = subprocess.run([_mpiexec(), "-n", str(n), sys.executable, *args], env=env,
-                          cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout)
-    return proc.returncode, proc.stdout, time.perf_counter() - t0
+    rc, out = mpirun(n, args, timeout, env_extra)
+    return rc, out, time.perf_counter() - t0
 
 
 # ------------------------------------------------------------------ under mpiexec

@@ -3,46 +3,18 @@
 model with the unsplit one (loss, gradients, SGD steps, inference) and check argument
 errors. Skipped when mpi4py or an ``mpiexec`` is missing. Each rank gets one BLAS and one
 Numba thread."""
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from mpi_launch import mpirun, needs_mpi
 
 import numbagrad as ng
 
 SCRIPT = Path(__file__).parent / "distributed_scripts" / "pipeline_checks.py"
-ROOT = Path(__file__).parent.parent
-
-
-def _mpiexec():
-    here = Path(sys.executable).parent / "mpiexec"  # the mpich wheel's, beside python
-    return str(here) if here.exists() else shutil.which("mpiexec")
-
-
-def _have_mpi4py() -> bool:
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_mpi = pytest.mark.skipif(
-    not (_have_mpi4py() and _mpiexec()),
-    reason="needs mpi4py and mpiexec (pip install numbagrad[distributed])")
 
 
 def _mpirun(n, timeout=120):
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([_mpiexec(), "-n", str(n), sys.executable, str(SCRIPT)], env=env,
-                          cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout)
-    return proc.returncode, proc.stdout
+    return mpirun(n, [SCRIPT], timeout)
 
 
 @needs_mpi
