@@ -287,3 +287,22 @@ def test_quantization_aware_training_then_convert(digits_mlp):
     acc_q = evaluate(q, x_te, y_te)[1]
     assert acc_q >= 0.93
     assert abs(acc_qat - acc_q) <= 0.02
+
+
+def test_loading_weights_into_a_used_quantized_layer_refreshes_its_row_sums():
+    rng = np.random.default_rng(8)
+    a, b = nn.Linear(6, 3), nn.Linear(6, 3)
+    qa, qb = Q.quantize_dynamic(a), Q.quantize_dynamic(b)
+    x = T(rng.standard_normal((4, 6)))
+    qa(x)  # the row sums of a's weight are now cached
+    qa.load_state_dict(qb.state_dict())
+    np.testing.assert_array_equal(qa(x).numpy(), qb(x).numpy())
+
+
+def test_a_replaced_weight_buffer_refreshes_the_row_sums():
+    rng = np.random.default_rng(9)
+    qa, qb = Q.quantize_dynamic(nn.Linear(6, 3)), Q.quantize_dynamic(nn.Linear(6, 3))
+    x = T(rng.standard_normal((4, 6)))
+    qa(x)
+    qa.weight, qa.weight_scale, qa.bias = qb.weight.clone(), qb.weight_scale, qb.bias
+    np.testing.assert_array_equal(qa(x).numpy(), qb(x).numpy())

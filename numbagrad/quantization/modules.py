@@ -85,10 +85,12 @@ class _QuantizedBase(Module):
         """``(int8 weight as (out, in), its row sums, scales, bias array or None)``."""
         k = self.weight._device.kernels
         w2 = self.weight.reshape(self.weight.shape[0], -1)._data
-        if self._row_sums is None or self._row_sums[0] is not self.weight._data:
-            self._row_sums = (self.weight._data, k.int8_row_sums(w2))
+        data, version = self.weight._data, self.weight._version[0]
+        c = self._row_sums  # recomputed for a new or rewritten weight
+        if c is None or c[0] is not data or c[1] != version:
+            self._row_sums = c = (data, version, k.int8_row_sums(w2))
         b = None if self.bias is None else self.bias._data
-        return w2, self._row_sums[1], self.weight_scale._data, b
+        return w2, c[2], self.weight_scale._data, b
 
     def _check_input(self, x: Tensor, ndim: tuple, what: str) -> None:
         name = type(self).__name__
